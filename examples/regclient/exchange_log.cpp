@@ -1,0 +1,80 @@
+// The two ways an exchange is shown: a JSON-lines transcript for tests and the book, and a
+// `curl -v` style printout for a reader at a terminal.
+#include "regclient/http.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <stdexcept>
+
+namespace regclient {
+namespace {
+
+nlohmann::json to_json(const Headers& headers) {
+    auto fields = nlohmann::json::array();
+    for (const auto& [name, value] : headers.fields()) fields.push_back({name, value});
+    return fields;
+}
+
+std::string path_of(const std::string& url) {
+    const auto scheme_end = url.find("://");
+    const auto path_start =
+        url.find('/', scheme_end == std::string::npos ? 0 : scheme_end + 3);
+    return path_start == std::string::npos ? "/" : url.substr(path_start);
+}
+
+// Appends one line per exchange. The file is opened for each line in append mode so that
+// several clients, and several processes, can share one transcript.
+void append_to_transcript(const std::string& file, const Exchange& exchange) {
+    const nlohmann::json line = {
+        {"method", exchange.method},
+        {"url", exchange.url},
+        {"request_headers", to_json(exchange.request_headers)},
+        {"status", exchange.status},
+        {"reason", exchange.reason},
+        {"response_headers", to_json(exchange.response_headers)},
+        {"bytes_sent", exchange.bytes_sent},
+        {"bytes_received", exchange.bytes_received},
+        {"body_digest", exchange.body_digest},
+    };
+    std::ofstream out(file, std::ios::app);
+    out << line.dump() << '\n';
+    if (!out) throw std::runtime_error("cannot append to transcript " + file);
+}
+
+void print_like_curl(const Exchange& exchange) {
+    // Narration goes to stdout; flush it first so both streams interleave in order.
+    std::cout.flush();
+    std::string text = "> " + exchange.method + " " + path_of(exchange.url) + " HTTP/1.1\n";
+    for (const auto& [name, value] : exchange.request_headers.fields())
+        text += "> " + name + ": " + value + "\n";
+    if (exchange.bytes_sent > 0)
+        text += "> [" + std::to_string(exchange.bytes_sent) + " bytes of body]\n";
+    if (exchange.status != 0) {
+        text += "< HTTP/1.1 " + std::to_string(exchange.status) +
+                (exchange.reason.empty() ? "" : " " + exchange.reason) + "\n";
+        for (const auto& [name, value] : exchange.response_headers.fields())
+            text += "< " + name + ": " + value + "\n";
+        text += "< [" + std::to_string(exchange.bytes_received) + " bytes of body]\n";
+    } else {
+        text += "< (no response)\n";
+    }
+    std::cerr << text << std::endl;
+}
+
+}  // namespace
+
+void observe_from_environment(HttpClient& client) {
+    if (const char* file = std::getenv("WORKBOOK_TRANSCRIPT"); file && *file)
+        client.add_observer([path = std::string(file)](const Exchange& exchange) {
+            append_to_transcript(path, exchange);
+        });
+    if (const char* verbose = std::getenv("WORKBOOK_VERBOSE"); verbose && *verbose &&
+                                                               std::string(verbose) != "0")
+        client.add_observer(print_like_curl);
+}
+
+}  // namespace regclient

@@ -1,0 +1,98 @@
+// HTTP over libcurl: one reusable handle per client, streamed bodies, every exchange observable.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace regclient {
+
+/// Header fields in the order they were sent or received; names compare case-insensitively.
+class Headers {
+public:
+    void add(std::string name, std::string value);
+    /// The first value of `name`, if present.
+    std::optional<std::string> get(std::string_view name) const;
+    const std::vector<std::pair<std::string, std::string>>& fields() const { return fields_; }
+
+private:
+    std::vector<std::pair<std::string, std::string>> fields_;
+};
+
+/// Receives a response body piece by piece. It may throw to abort the transfer.
+using BodySink = std::function<void(const char* data, std::size_t size)>;
+/// Fills `buffer` with up to `capacity` request-body bytes and returns how many; 0 ends the
+/// body. It may throw to abort the transfer.
+using BodySource = std::function<std::size_t(char* buffer, std::size_t capacity)>;
+
+struct Request {
+    std::string method = "GET";
+    std::string url;
+    Headers headers;
+    /// A small body held in memory (JSON manifests); ignored when `source` is set.
+    std::string body;
+    /// A streamed body of exactly `source_size` bytes (blobs).
+    BodySource source;
+    std::uint64_t source_size = 0;
+};
+
+struct Response {
+    long status = 0;
+    std::string reason;  ///< "OK", "Accepted", ... as the server wrote it
+    Headers headers;
+    /// The body, unless a sink took it. Error bodies (status >= 400) always land here.
+    std::string body;
+};
+
+/// What one request/response pair looked like on the wire. Credentials are already redacted.
+struct Exchange {
+    std::string method;
+    std::string url;
+    Headers request_headers;
+    long status = 0;
+    std::string reason;
+    Headers response_headers;
+    std::uint64_t bytes_sent = 0;      ///< request body bytes
+    std::uint64_t bytes_received = 0;  ///< response body bytes
+    std::string body_digest;           ///< sha256 of the response body as received
+};
+
+/// Called after every exchange, successful or not.
+using ExchangeObserver = std::function<void(const Exchange&)>;
+
+/// One libcurl easy handle, reused for every request so connections are kept alive.
+/// Not thread-safe: give each thread its own client.
+class HttpClient {
+public:
+    HttpClient();
+    ~HttpClient();
+    HttpClient(HttpClient&&) noexcept;
+    HttpClient& operator=(HttpClient&&) noexcept;
+
+    /// Performs `request`. With a `sink`, a successful (< 400) body streams into it instead of
+    /// Response::body. Throws std::runtime_error with a one-line message when the transfer
+    /// fails (unreachable host, timeout, a sink or source that threw); HTTP error statuses
+    /// are returned, not thrown.
+    Response perform(const Request& request, const BodySink& sink = {});
+
+    /// Observers see every exchange; the transcript and the verbose printer are two of them.
+    void add_observer(ExchangeObserver observer);
+
+    /// Bodies kept in memory are capped so a hostile server cannot exhaust memory.
+    static constexpr std::size_t max_body_in_memory = 4 * 1024 * 1024;
+
+private:
+    struct State;
+    std::unique_ptr<State> state_;
+};
+
+/// The observers the environment asks for: WORKBOOK_TRANSCRIPT=<file> appends one JSON line
+/// per exchange; WORKBOOK_VERBOSE=1 prints each exchange to stderr the way `curl -v` does.
+void observe_from_environment(HttpClient& client);
+
+}  // namespace regclient

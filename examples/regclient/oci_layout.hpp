@@ -1,0 +1,46 @@
+// OCI image layouts on disk: oci-layout, index.json and blobs/sha256/<hex>, written safely.
+#pragma once
+
+#include "regclient/digest.hpp"
+#include "regclient/http.hpp"
+#include "regclient/manifest.hpp"
+
+#include <filesystem>
+#include <functional>
+#include <string>
+
+namespace regclient {
+
+/// Writes an OCI image layout into a temporary sibling folder and renames it into place
+/// only on commit(), so a failed pull never leaves a half-written layout behind.
+class OciLayoutWriter {
+public:
+    /// Refuses a destination that already exists: pulling never overwrites.
+    explicit OciLayoutWriter(std::filesystem::path destination);
+    ~OciLayoutWriter();  // removes the temporary folder unless committed
+    OciLayoutWriter(const OciLayoutWriter&) = delete;
+    OciLayoutWriter& operator=(const OciLayoutWriter&) = delete;
+
+    /// Stores one blob. `produce` streams its bytes into the given sink; they are written to a
+    /// temporary file, hashed on the way, and kept only if size and digest match `blob`.
+    void add_blob(const Descriptor& blob, const std::function<void(const BodySink&)>& produce);
+    void add_blob(const Descriptor& blob, const std::string& bytes);
+    bool has_blob(const Digest& digest) const;
+
+    /// Writes index.json naming `manifest` (with `ref_name` as its
+    /// org.opencontainers.image.ref.name) and moves the layout into place.
+    void commit(const Descriptor& manifest, const std::string& ref_name);
+
+private:
+    std::filesystem::path blob_path(const Digest& digest) const;
+
+    std::filesystem::path destination_;
+    std::filesystem::path staging_;
+    bool committed_ = false;
+};
+
+/// Re-reads a layout and re-hashes every blob that index.json reaches. Throws with a
+/// one-line reason at the first problem; returns how many blobs were verified.
+std::size_t verify_oci_layout(const std::filesystem::path& layout);
+
+}  // namespace regclient
