@@ -138,6 +138,7 @@ struct HttpClient::State {
         auto& state = *static_cast<State*>(self);
         state.exchange.request_headers = Headers();
         std::string_view block(data, size);
+        block.remove_prefix(std::min(block.size(), block.find("\r\n") + 2));  // request line
         while (!block.empty()) {
             const auto end = block.find("\r\n");
             const auto line = block.substr(0, end);

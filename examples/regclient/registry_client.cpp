@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <fstream>
+
 namespace regclient {
 namespace {
 
@@ -179,6 +181,17 @@ std::string RegistryClient::push_blob(std::string_view repository, const std::st
                          offset += n;
                          return n;
                      });
+}
+
+std::string RegistryClient::push_blob(std::string_view repository, const Descriptor& blob,
+                                      const std::filesystem::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) throw std::runtime_error("cannot open " + file.string());
+    return push_blob(repository, blob.digest, blob.size, [&](char* buffer, std::size_t capacity) {
+        in.read(buffer, static_cast<std::streamsize>(capacity));
+        if (in.bad()) throw std::runtime_error("error reading " + file.string());
+        return static_cast<std::size_t>(in.gcount());
+    });
 }
 
 }  // namespace regclient

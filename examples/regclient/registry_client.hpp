@@ -5,6 +5,7 @@
 #include "regclient/http.hpp"
 #include "regclient/manifest.hpp"
 
+#include <filesystem>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -73,6 +74,9 @@ public:
     std::string push_blob(std::string_view repository, const Digest& digest, std::uint64_t size,
                           const BodySource& source);
     std::string push_blob(std::string_view repository, const std::string& bytes);
+    /// Streams the blob from a file on disk, e.g. a layer just built.
+    std::string push_blob(std::string_view repository, const Descriptor& blob,
+                          const std::filesystem::path& file);
 
     /// Builds "<base>/v2/<repository>/<rest>".
     std::string url(std::string_view repository, std::string_view rest) const;

@@ -1,0 +1,136 @@
+// The compose engine: the top-level docker-compose.yml, one compose project per instance.
+#include "program_runner.hpp"
+#include "registry_instance.hpp"
+#include "workbook_paths.hpp"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <fstream>
+#include <stdexcept>
+
+namespace fs = std::filesystem;
+
+namespace harness {
+namespace {
+
+// docker-compose (v1, Debian's) or the v2 plugin, whichever this machine has.
+std::vector<std::string> compose_command() {
+    if (run_program({"docker-compose", "version"}).exit_code == 0) return {"docker-compose"};
+    if (run_program({"docker", "compose", "version"}).exit_code == 0) return {"docker", "compose"};
+    throw std::runtime_error(
+        "the compose engine needs docker-compose (Debian package docker-compose) or docker compose");
+}
+
+// registry:2 cannot be pulled offline: use REGISTRY_IMAGE, else build the stand-in.
+std::string registry_image() {
+    if (const char* image = std::getenv("REGISTRY_IMAGE"); image && *image) return image;
+    const RunResult built =
+        run_program({(fs::path(paths::source_dir) / "harness" / "build-registry-image").string()});
+    if (built.exit_code != 0)
+        throw std::runtime_error("cannot build the registry image: " + built.err);
+    return built.out.substr(0, built.out.find('\n'));
+}
+
+// REGISTRY_* variables from a config patch: {"storage":{"delete":{"enabled":false}}} becomes
+// REGISTRY_STORAGE_DELETE_ENABLED=false, the registry's own override scheme.
+void flatten(const nlohmann::json& patch, const std::string& prefix, nlohmann::json& environment) {
+    for (const auto& [key, value] : patch.items()) {
+        std::string name = prefix + "_" + key;
+        for (auto& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        if (value.is_object()) flatten(value, name, environment);
+        else if (value.is_string()) environment[name] = value.get<std::string>();
+        else if (value.is_array())
+            throw std::invalid_argument("the compose engine cannot pass the list " + name +
+                                        " as an environment variable");
+        else environment[name] = value.dump();
+    }
+}
+
+class ComposeRegistry final : public RegistryInstance {
+public:
+    ComposeRegistry(const RegistrySpec& spec, const fs::path& workdir)
+        : compose_(compose_command()), service_(spec.role), directory_(workdir / spec.role) {
+        if (service_ != "registry" && service_ != "upstream")
+            throw std::invalid_argument("docker-compose.yml has no service '" + service_ + "'");
+        if (run_program({"docker", "info"}).exit_code != 0)
+            throw std::runtime_error(
+                "the compose engine needs a running Docker daemon: start one with "
+                "'dockerd --iptables=false --bridge=none &' (Debian package docker.io)");
+        static std::atomic<int> counter{0};
+        project_ = !spec.compose_project.empty()
+                       ? spec.compose_project
+                       : "workbook-test-" + std::to_string(::getpid()) + "-" +
+                             std::to_string(counter++);
+        port_ = spec.port ? spec.port : free_loopback_port();
+        fs::create_directories(directory_ / "storage");
+
+        const std::string prefix = service_ == "registry" ? "REGISTRY" : "UPSTREAM";
+        environment_ = {{"REGISTRY_IMAGE", registry_image()},
+                        {prefix + "_PORT", std::to_string(port_)},
+                        {prefix + "_DATA", (directory_ / "storage").string()}};
+        nlohmann::json variables = nlohmann::json::object();
+        flatten(spec.config_patch, "REGISTRY", variables);
+        const nlohmann::json override_file = {
+            {"version", "3.7"},
+            {"services", {{service_, {{"environment", variables}}}}}};
+        std::ofstream(directory_ / "compose-override.yml") << override_file.dump(2) << '\n';
+
+        const RunResult up = compose({"up", "-d", service_});
+        if (up.exit_code != 0) {
+            stop();
+            throw std::runtime_error("docker-compose up failed: " + up.err);
+        }
+        if (!wait_until_answering(url(), 30)) {
+            const std::string last_log = log();
+            stop();
+            throw std::runtime_error("the compose registry did not answer: " + last_log);
+        }
+    }
+    ~ComposeRegistry() override { stop(); }
+
+    std::string host_port() const override { return "127.0.0.1:" + std::to_string(port_); }
+    std::string log() const override {
+        return compose({"logs", "--no-color", "--no-log-prefix", service_}).out;
+    }
+    fs::path storage_root() const override { return directory_ / "storage"; }
+    std::string engine() const override { return "compose"; }
+
+    void stop() override {
+        if (stopped_) return;
+        stopped_ = true;
+        compose({"down", "-v", "--remove-orphans"});
+    }
+
+private:
+    RunResult compose(std::vector<std::string> args) const {
+        std::vector<std::string> argv = compose_;
+        for (const auto& file : {fs::path(paths::source_dir) / "docker-compose.yml",
+                                 directory_ / "compose-override.yml"}) {
+            argv.push_back("-f");
+            argv.push_back(file.string());
+        }
+        argv.insert(argv.end(), {"-p", project_});
+        argv.insert(argv.end(), args.begin(), args.end());
+        return run_program(argv, {.environment = environment_,
+                                  .working_directory = directory_,
+                                  .timeout = std::chrono::seconds(120)});
+    }
+
+    std::vector<std::string> compose_;
+    std::string service_;
+    fs::path directory_;
+    std::string project_;
+    unsigned short port_ = 0;
+    std::map<std::string, std::string> environment_;
+    bool stopped_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<RegistryInstance> start_compose_registry(const RegistrySpec& spec,
+                                                         const fs::path& workdir) {
+    return std::make_unique<ComposeRegistry>(spec, workdir);
+}
+
+}  // namespace harness

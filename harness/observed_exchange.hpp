@@ -1,0 +1,38 @@
+// One shape for an HTTP exchange, whether the client recorded it or the registry logged it.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace harness {
+
+struct ObservedExchange {
+    std::string method;
+    std::string uri;  ///< path and query, e.g. "/v2/my-busybox/manifests/latest"
+    long status = 0;
+    std::uint64_t bytes_sent = 0;      ///< request body bytes (client side only)
+    std::uint64_t bytes_received = 0;  ///< response body bytes
+    std::string user_agent;
+    std::string host;  ///< host:port the request was addressed to
+    std::vector<std::pair<std::string, std::string>> request_headers;   ///< client side only
+    std::vector<std::pair<std::string, std::string>> response_headers;  ///< client side only
+
+    std::optional<std::string> response_header(std::string_view name) const;
+    /// The path without the query string.
+    std::string path() const;
+};
+
+/// The registry's JSON log lines with msg "response completed", in order.
+std::vector<ObservedExchange> parse_registry_log(std::string_view log);
+/// The transcript a chapter program wrote through WORKBOOK_TRANSCRIPT.
+std::vector<ObservedExchange> read_transcript(const std::filesystem::path& file);
+
+/// "GET /v2/ 200" per exchange, for assertion messages.
+std::string summarize(const std::vector<ObservedExchange>& exchanges);
+
+}  // namespace harness

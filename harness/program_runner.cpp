@@ -1,0 +1,88 @@
+#include "program_runner.hpp"
+
+#include "workbook_paths.hpp"
+
+#include <boost/process.hpp>
+#include <boost/process/extend.hpp>
+
+#include <sys/prctl.h>
+#include <unistd.h>
+#include <csignal>
+
+#include <atomic>
+#include <fstream>
+#include <sstream>
+
+namespace bp = boost::process;
+namespace fs = std::filesystem;
+
+namespace harness {
+namespace {
+
+struct DieWithParent {
+    template <class Executor>
+    void operator()(Executor&) const {
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    }
+};
+
+std::string slurp(const fs::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+}  // namespace
+
+fs::path chapter_program(const std::string& name) {
+    return fs::path(paths::examples_dir) / name;
+}
+
+RunResult run_program(const std::vector<std::string>& argv, const RunOptions& options) {
+    RunResult result;
+    fs::path executable = argv.at(0);
+    if (argv[0].find('/') == std::string::npos) executable = bp::search_path(argv[0]).string();
+    if (executable.empty() || !fs::exists(executable)) {
+        result.exit_code = 127;
+        result.err = argv[0] + ": not found";
+        return result;
+    }
+    // Output goes to files, not pipes: a chatty program can never block on a full pipe.
+    static std::atomic<int> counter{0};
+    const fs::path capture = fs::temp_directory_path() /
+                             ("workbook-run-" + std::to_string(::getpid()) + "-" +
+                              std::to_string(counter++));
+    const std::string out_file = capture.string() + ".out";
+    const std::string err_file = capture.string() + ".err";
+
+    bp::environment environment = boost::this_process::environment();
+    for (const auto& [name, value] : options.environment) environment[name] = value;
+    const std::vector<std::string> args(argv.begin() + 1, argv.end());
+    const fs::path cwd = options.working_directory.empty() ? fs::current_path()
+                                                           : options.working_directory;
+    bp::child child =
+        options.merge_output
+            ? bp::child(executable.string(), bp::args(args), environment,
+                        bp::start_dir(cwd.string()), bp::std_in.close(),
+                        (bp::std_out & bp::std_err) > out_file,
+                        bp::extend::on_exec_setup = DieWithParent{})
+            : bp::child(executable.string(), bp::args(args), environment,
+                        bp::start_dir(cwd.string()), bp::std_in.close(),
+                        bp::std_out > out_file, bp::std_err > err_file,
+                        bp::extend::on_exec_setup = DieWithParent{});
+    if (!child.wait_for(options.timeout)) {
+        result.timed_out = true;
+        child.terminate();
+    }
+    std::error_code ignored;
+    child.wait(ignored);
+    result.exit_code = result.timed_out ? -1 : child.exit_code();
+    result.out = slurp(out_file);
+    result.err = slurp(err_file);
+    fs::remove(out_file, ignored);
+    fs::remove(err_file, ignored);
+    return result;
+}
+
+}  // namespace harness

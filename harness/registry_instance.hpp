@@ -1,0 +1,66 @@
+// A registry for one test or one run: started fresh, observed, and always stopped.
+#pragma once
+
+#include "observed_exchange.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace harness {
+
+/// What kind of registry to start.
+struct RegistrySpec {
+    /// "registry" (the reader's localhost:5000) or "upstream" (plays Docker Hub, :5001).
+    std::string role = "registry";
+    /// Merged into the generated configuration (native engine) as a JSON merge patch.
+    nlohmann::json config_patch = nlohmann::json::object();
+    /// Fixed loopback port, or 0 for a free one.
+    unsigned short port = 0;
+    /// The compose project name; empty for a unique "workbook-test-..." one.
+    std::string compose_project;
+};
+
+/// One running registry. Destroying it stops it and everything it started.
+class RegistryInstance {
+public:
+    virtual ~RegistryInstance() = default;
+    /// "127.0.0.1:<port>": what chapter programs take as their registry.
+    virtual std::string host_port() const = 0;
+    std::string url() const { return "http://" + host_port(); }
+    /// The registry's own log (JSON lines on its stderr).
+    virtual std::string log() const = 0;
+    std::vector<ObservedExchange> access_log() const { return parse_registry_log(log()); }
+    /// The filesystem driver's root directory on this machine.
+    virtual std::filesystem::path storage_root() const = 0;
+    /// Which engine runs it: "native", "compose" or "external".
+    virtual std::string engine() const = 0;
+    virtual void stop() = 0;
+};
+
+/// The engine named by WORKBOOK_ENGINE ("native" when unset). Throws with a one-line reason
+/// when the engine cannot start (missing binary, no Docker daemon, ...).
+std::string engine_from_environment();
+std::unique_ptr<RegistryInstance> start_registry(const RegistrySpec& spec,
+                                                 const std::filesystem::path& workdir);
+std::unique_ptr<RegistryInstance> start_registry(const RegistrySpec& spec,
+                                                 const std::filesystem::path& workdir,
+                                                 const std::string& engine);
+
+/// Polls GET /v2/ until it answers (any HTTP status) or `seconds` pass.
+bool wait_until_answering(const std::string& url, double seconds);
+
+/// A free TCP port on 127.0.0.1, as the kernel hands one out.
+unsigned short free_loopback_port();
+
+// The engines, each in its own file.
+std::unique_ptr<RegistryInstance> start_native_registry(const RegistrySpec& spec,
+                                                        const std::filesystem::path& workdir);
+std::unique_ptr<RegistryInstance> start_compose_registry(const RegistrySpec& spec,
+                                                         const std::filesystem::path& workdir);
+std::unique_ptr<RegistryInstance> connect_external_registry(const RegistrySpec& spec);
+
+}  // namespace harness

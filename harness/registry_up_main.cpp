@@ -1,0 +1,77 @@
+// `./workbook up`: the reader's registry on localhost:5000 and the upstream on :5001, in the
+// foreground, printing the registry's access log live (like `docker compose up`). Ctrl-C, or
+// `./workbook down` from another terminal, stops both.
+//
+// Usage: registry_up <state-dir> [native|compose]
+#include "busybox_image.hpp"
+#include "registry_instance.hpp"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string describe(const harness::ObservedExchange& exchange) {
+    return exchange.method + " " + exchange.uri + " -> " + std::to_string(exchange.status) +
+           " (" + std::to_string(exchange.bytes_received) + " bytes written, " +
+           exchange.user_agent + ")";
+}
+
+}  // namespace
+
+int main(int argc, char* argv[]) try {
+    if (argc < 2 || argc > 3) {
+        std::cerr << "usage: registry_up <state-dir> [native|compose]\n";
+        return EXIT_FAILURE;
+    }
+    const fs::path state = fs::absolute(argv[1]);
+    const std::string engine = argc > 2 ? argv[2] : harness::engine_from_environment();
+    fs::create_directories(state);
+
+    // Signals are taken synchronously below, so the registries are always stopped cleanly.
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+    auto upstream = harness::start_registry(
+        {.role = "upstream", .port = 5001, .compose_project = "registry-workbook-upstream"},
+        state, engine);
+    auto registry = harness::start_registry(
+        {.role = "registry", .port = 5000, .compose_project = "registry-workbook"}, state, engine);
+    regclient::RegistryClient upstream_client(upstream->host_port());
+    // Seeding is idempotent: the same files always give the same digests.
+    harness::seed_busybox(upstream_client);
+    std::ofstream(state / "registry-up.pid") << ::getpid() << "\n";
+
+    std::cout << "registry  http://localhost:5000  (" << engine << ", storage "
+              << registry->storage_root().string() << ")\n"
+              << "upstream  http://localhost:5001  (plays Docker Hub: library/busybox:latest)\n"
+              << "Access log of localhost:5000 follows. Ctrl-C or ./workbook down stops both.\n"
+              << std::flush;
+
+    std::size_t shown = 0;
+    while (true) {
+        const timespec poll_interval{0, 250'000'000};
+        if (sigtimedwait(&stop_signals, nullptr, &poll_interval) > 0) break;
+        const auto exchanges = registry->access_log();
+        for (; shown < exchanges.size(); ++shown) std::cout << describe(exchanges[shown]) << "\n";
+        std::cout << std::flush;
+    }
+    std::cout << "Stopping the registries.\n";
+    registry->stop();
+    upstream->stop();
+    fs::remove(state / "registry-up.pid");
+    return EXIT_SUCCESS;
+} catch (const std::exception& error) {
+    std::cerr << "registry_up: " << error.what() << "\n";
+    return EXIT_FAILURE;
+}

@@ -1,0 +1,26 @@
+#include "scrub.hpp"
+
+#include <regex>
+
+namespace harness {
+
+std::string scrub(std::string text,
+                  const std::vector<std::pair<std::string, std::string>>& replacements) {
+    for (const auto& [from, to] : replacements) {
+        if (from.empty()) continue;
+        for (std::size_t at = text.find(from); at != std::string::npos;
+             at = text.find(from, at + to.size()))
+            text.replace(at, from.size(), to);
+    }
+    static const std::vector<std::pair<std::regex, std::string>> volatile_values = {
+        {std::regex(R"(Date: [A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT)"),
+         "Date: <date>"},
+        {std::regex(R"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"), "<uuid>"},
+        {std::regex(R"(_state=[A-Za-z0-9_\-%=]+)"), "_state=<state>"},
+    };
+    for (const auto& [pattern, placeholder] : volatile_values)
+        text = std::regex_replace(text, pattern, placeholder);
+    return text;
+}
+
+}  // namespace harness
