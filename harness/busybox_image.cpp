@@ -1,5 +1,7 @@
 #include "busybox_image.hpp"
 
+#include "registry_instance.hpp"
+
 #include "regclient/layer_builder.hpp"
 
 #include <unistd.h>
@@ -25,6 +27,8 @@ Digest seed_busybox(RegistryClient& registry, const std::string& repository,
     if (!fs::exists(busybox_binary))
         throw std::runtime_error("/bin/busybox is missing (Debian package busybox-static)");
 
+    // The harness's own requests are told apart from the chapters' by their user agent.
+    registry.http().set_user_agent(harness_user_agent);
     LayerBuilder layer;
     layer.add_directory("bin");
     layer.add_file_from("bin/busybox", busybox_binary, 0755);

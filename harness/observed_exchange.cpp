@@ -39,7 +39,8 @@ std::vector<ObservedExchange> parse_registry_log(std::string_view log) {
     std::istringstream lines{std::string(log)};
     for (std::string line; std::getline(lines, line);) {
         const auto json = nlohmann::json::parse(line, nullptr, false);
-        if (!json.is_object() || json.value("msg", "") != "response completed") continue;
+        // Successful requests log "response completed"; failed ones "... with error".
+        if (!json.is_object() || !json.value("msg", "").starts_with("response completed")) continue;
         ObservedExchange exchange;
         exchange.method = json.value("http.request.method", "");
         exchange.uri = json.value("http.request.uri", "");
@@ -47,6 +48,7 @@ std::vector<ObservedExchange> parse_registry_log(std::string_view log) {
         exchange.bytes_received = json.value("http.response.written", std::uint64_t{0});
         exchange.user_agent = json.value("http.request.useragent", "");
         exchange.host = json.value("http.request.host", "");
+        exchange.error_code = json.value("err.code", "");
         exchanges.push_back(std::move(exchange));
     }
     return exchanges;

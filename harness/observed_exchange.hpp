@@ -19,6 +19,7 @@ struct ObservedExchange {
     std::uint64_t bytes_received = 0;  ///< response body bytes
     std::string user_agent;
     std::string host;  ///< host:port the request was addressed to
+    std::string error_code;  ///< the registry's err.code, e.g. "blob unknown" (server side only)
     std::vector<std::pair<std::string, std::string>> request_headers;   ///< client side only
     std::vector<std::pair<std::string, std::string>> response_headers;  ///< client side only
 
@@ -27,7 +28,8 @@ struct ObservedExchange {
     std::string path() const;
 };
 
-/// The registry's JSON log lines with msg "response completed", in order.
+/// The registry's JSON log lines for finished requests ("response completed", with or
+/// without error), in order.
 std::vector<ObservedExchange> parse_registry_log(std::string_view log);
 /// The transcript a chapter program wrote through WORKBOOK_TRANSCRIPT.
 std::vector<ObservedExchange> read_transcript(const std::filesystem::path& file);

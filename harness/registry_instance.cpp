@@ -39,7 +39,10 @@ bool wait_until_answering(const std::string& url, double seconds) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
     while (std::chrono::steady_clock::now() < deadline) {
         try {
-            if (http.perform({.method = "GET", .url = url + "/v2/"}).status != 0) return true;
+            regclient::Request probe{.method = "GET", .url = url + "/v2/"};
+            // Its own user agent, so tests can tell probes from the programs' requests.
+            probe.headers.add("User-Agent", harness_user_agent);
+            if (http.perform(probe).status != 0) return true;
         } catch (const std::exception&) {
             // not listening yet
         }

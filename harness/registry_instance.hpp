@@ -50,6 +50,9 @@ std::unique_ptr<RegistryInstance> start_registry(const RegistrySpec& spec,
                                                  const std::filesystem::path& workdir,
                                                  const std::string& engine);
 
+/// The user agent of every request the harness itself makes (probes, seeding).
+inline constexpr const char* harness_user_agent = "registry-workbook-harness/1.0";
+
 /// Polls GET /v2/ until it answers (any HTTP status) or `seconds` pass.
 bool wait_until_answering(const std::string& url, double seconds);
 

@@ -61,6 +61,7 @@ std::optional<std::string> Headers::get(std::string_view name) const {
 struct HttpClient::State {
     std::unique_ptr<CURL, CurlCleanup> handle;
     std::vector<ExchangeObserver> observers;
+    std::string user_agent = default_user_agent;
 
     // Per-transfer state.
     const Request* request = nullptr;
@@ -167,6 +168,10 @@ HttpClient::~HttpClient() = default;
 HttpClient::HttpClient(HttpClient&&) noexcept = default;
 HttpClient& HttpClient::operator=(HttpClient&&) noexcept = default;
 
+void HttpClient::set_user_agent(std::string user_agent) {
+    state_->user_agent = std::move(user_agent);
+}
+
 void HttpClient::add_observer(ExchangeObserver observer) {
     state_->observers.push_back(std::move(observer));
 }
@@ -202,7 +207,7 @@ Response HttpClient::perform(const Request& request, const BodySink& sink) {
                                      : static_cast<curl_off_t>(request.body.size());
 
     curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
-    curl_easy_setopt(curl, CURLOPT_USERAGENT, "registry-workbook/1.0");
+    curl_easy_setopt(curl, CURLOPT_USERAGENT, state.user_agent.c_str());
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, header_list.get());
     curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, &State::on_header);
     curl_easy_setopt(curl, CURLOPT_HEADERDATA, &state);

@@ -80,6 +80,10 @@ public:
     /// are returned, not thrown.
     Response perform(const Request& request, const BodySink& sink = {});
 
+    /// Registries log the user agent of every request; name your tool in it.
+    void set_user_agent(std::string user_agent);
+    static constexpr const char* default_user_agent = "registry-workbook/1.0";
+
     /// Observers see every exchange; the transcript and the verbose printer are two of them.
     void add_observer(ExchangeObserver observer);
 

@@ -1,0 +1,107 @@
+#include "scripted_server.hpp"
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <sys/socket.h>
+
+#include <list>
+#include <mutex>
+#include <thread>
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+namespace harness {
+
+struct ScriptedServer::State {
+    Script script;
+    asio::io_context io;
+    tcp::acceptor acceptor{io};
+    std::thread accept_thread;
+    mutable std::mutex mutex;
+    std::vector<std::thread> connections;
+    std::list<tcp::socket> sockets;  // owned here, so no descriptor is reused while we run
+    std::vector<std::string> requests;
+    bool stopping = false;
+
+    void serve(tcp::socket& socket) {
+        beast::flat_buffer buffer;
+        beast::error_code error;
+        while (true) {
+            http::request<http::string_body> request;
+            http::read(socket, buffer, request, error);
+            if (error) return;
+            const std::string method(request.method_string());
+            const std::string target(request.target());
+            {
+                std::lock_guard lock(mutex);
+                requests.push_back(method + " " + target);
+            }
+            const ScriptedResponse scripted = script(method, target);
+            http::response<http::string_body> response{static_cast<http::status>(scripted.status),
+                                                       request.version()};
+            for (const auto& [name, value] : scripted.headers) response.set(name, value);
+            response.body() = scripted.body;
+            if (response.find(http::field::content_length) == response.end())
+                response.prepare_payload();
+            response.keep_alive(request.keep_alive());
+            // A HEAD answer carries the headers only.
+            if (request.method() == http::verb::head) {
+                http::response_serializer<http::string_body> serializer(response);
+                serializer.split(true);
+                http::write_header(socket, serializer, error);
+            } else {
+                http::write(socket, response, error);
+            }
+            if (error || !request.keep_alive()) return;
+        }
+    }
+
+    void accept_loop() {
+        while (true) {
+            tcp::socket socket(io);
+            beast::error_code error;
+            acceptor.accept(socket, error);
+            std::lock_guard lock(mutex);
+            if (error || stopping) return;
+            tcp::socket& kept = sockets.emplace_back(std::move(socket));
+            connections.emplace_back([this, &kept] { serve(kept); });
+        }
+    }
+};
+
+ScriptedServer::ScriptedServer(Script script) : state_(std::make_unique<State>()) {
+    state_->script = std::move(script);
+    state_->acceptor.open(tcp::v4());
+    state_->acceptor.set_option(asio::socket_base::reuse_address(true));
+    state_->acceptor.bind(tcp::endpoint(asio::ip::address_v4::loopback(), 0));
+    state_->acceptor.listen();
+    state_->accept_thread = std::thread([this] { state_->accept_loop(); });
+}
+
+ScriptedServer::~ScriptedServer() {
+    {
+        std::lock_guard lock(state_->mutex);
+        state_->stopping = true;
+        // shutdown() wakes the blocked accept() and any blocked read.
+        ::shutdown(state_->acceptor.native_handle(), SHUT_RDWR);
+        for (auto& socket : state_->sockets) ::shutdown(socket.native_handle(), SHUT_RDWR);
+    }
+    state_->accept_thread.join();
+    for (auto& connection : state_->connections) connection.join();
+}
+
+std::string ScriptedServer::host_port() const {
+    return "127.0.0.1:" + std::to_string(state_->acceptor.local_endpoint().port());
+}
+
+std::vector<std::string> ScriptedServer::requests() const {
+    std::lock_guard lock(state_->mutex);
+    return state_->requests;
+}
+
+}  // namespace harness

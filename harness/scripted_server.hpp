@@ -1,0 +1,39 @@
+// A real HTTP server on loopback that answers with scripted responses: the misbehaving
+// registry that bad-input tests need (500s, garbage bodies, lies).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace harness {
+
+struct ScriptedResponse {
+    unsigned status = 200;
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string body;
+};
+
+/// Decides the answer from the request's method and target (path and query).
+using Script = std::function<ScriptedResponse(const std::string& method, const std::string& target)>;
+
+class ScriptedServer {
+public:
+    explicit ScriptedServer(Script script);
+    ~ScriptedServer();
+    ScriptedServer(const ScriptedServer&) = delete;
+    ScriptedServer& operator=(const ScriptedServer&) = delete;
+
+    /// "127.0.0.1:<port>"
+    std::string host_port() const;
+    /// "METHOD target" of every request served so far.
+    std::vector<std::string> requests() const;
+
+private:
+    struct State;
+    std::unique_ptr<State> state_;
+};
+
+}  // namespace harness

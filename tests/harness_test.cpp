@@ -1,0 +1,95 @@
+// The harness's own promises: fresh registries side by side, always stopped, observed.
+#include "program_runner.hpp"
+#include "registry_instance.hpp"
+#include "scripted_server.hpp"
+#include "scrub.hpp"
+#include "workspace.hpp"
+
+#include "regclient/http.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+
+using namespace harness;
+
+TEST_CASE("harness: two registries run side by side, each with its own port and storage", "[harness]") {
+    Workspace workspace("harness-two");
+    auto first = start_registry({.role = "registry"}, workspace.path());
+    auto second = start_registry({.role = "upstream"}, workspace.path());
+    CHECK(first->host_port() != second->host_port());
+    CHECK(first->storage_root() != second->storage_root());
+
+    regclient::HttpClient http;
+    const auto answer = http.perform({.method = "GET", .url = first->url() + "/v2/_catalog"});
+    CHECK(answer.status == 200);
+    CHECK(answer.body == "{\"repositories\":[]}\n");
+
+    // The log is the server's view: our catalog request is in it, with its status and size.
+    const auto log = first->access_log();
+    const auto catalog = std::find_if(log.begin(), log.end(), [](const ObservedExchange& e) {
+        return e.uri == "/v2/_catalog";
+    });
+    REQUIRE(catalog != log.end());
+    CHECK(catalog->status == 200);
+    CHECK(catalog->bytes_received == answer.body.size());
+
+    first->stop();
+    CHECK_FALSE(wait_until_answering(first->url(), 0.5));
+    CHECK(wait_until_answering(second->url(), 0.5));
+}
+
+TEST_CASE("harness: a native registry is stopped when its owner goes away", "[harness]") {
+    Workspace workspace("harness-stop");
+    std::string url;
+    {
+        auto registry = start_registry({}, workspace.path(), "native");
+        url = registry->url();
+        CHECK(wait_until_answering(url, 1));
+    }
+    CHECK_FALSE(wait_until_answering(url, 0.5));
+}
+
+TEST_CASE("harness: an unknown engine is a one-line error", "[harness]") {
+    Workspace workspace("harness-engine");
+    CHECK_THROWS_WITH(start_registry({}, workspace.path(), "podman"),
+                      Catch::Contains("'podman' is not one of native, compose, external"));
+}
+
+TEST_CASE("harness: the external engine reaches a registry it did not start", "[harness]") {
+    Workspace workspace("harness-external");
+    auto native = start_registry({}, workspace.path(), "native");
+    ::setenv("WORKBOOK_REGISTRY", native->url().c_str(), 1);
+    auto external = start_registry({}, workspace.path(), "external");
+    ::unsetenv("WORKBOOK_REGISTRY");
+    CHECK(external->host_port() == native->host_port());
+    CHECK_THROWS_WITH(external->log(), Catch::Contains("cannot read the registry's log"));
+}
+
+TEST_CASE("harness: the scripted server answers as told and remembers requests", "[harness]") {
+    ScriptedServer server([](const std::string& method, const std::string& target) {
+        return ScriptedResponse{.status = method == "GET" ? 418u : 200u, .body = target};
+    });
+    regclient::HttpClient http;
+    const auto response = http.perform({.method = "GET", .url = "http://" + server.host_port() + "/v2/x?y=1"});
+    CHECK(response.status == 418);
+    CHECK(response.body == "/v2/x?y=1");
+    CHECK(server.requests() == std::vector<std::string>{"GET /v2/x?y=1"});
+}
+
+TEST_CASE("harness: recorded output is scrubbed of ports, dates, UUIDs and upload state", "[harness]") {
+    const std::string raw =
+        "< Date: Sun, 29 Nov 2026 02:22:23 GMT\n"
+        "< Location: http://127.0.0.1:41234/v2/x/blobs/uploads/"
+        "b277e546-ca2f-4ec8-a86d-b53e71e97b22?_state=qexn-Hu8_xw%3D%3D\n";
+    CHECK(scrub(raw, {{"127.0.0.1:41234", "localhost:5000"}}) ==
+          "< Date: <date>\n"
+          "< Location: http://localhost:5000/v2/x/blobs/uploads/<uuid>?_state=<state>\n");
+}
+
+TEST_CASE("harness: programs that hang are stopped at their deadline", "[harness]") {
+    const RunResult result = run_program({"sleep", "30"}, {.timeout = std::chrono::seconds(1)});
+    CHECK(result.timed_out);
+    CHECK(result.exit_code != 0);
+    CHECK(run_program({"no-such-program-anywhere"}).exit_code == 127);
+}

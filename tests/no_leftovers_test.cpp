@@ -1,0 +1,69 @@
+// Runs after every other test (a CTest fixture cleanup): nothing a test started is still
+// running. Anything found is reported, cleaned up, and fails this test.
+#include "program_runner.hpp"
+#include "workspace.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace fs = std::filesystem;
+using namespace harness;
+
+namespace {
+
+std::string command_line(const fs::path& process) {
+    std::ifstream in(process / "cmdline", std::ios::binary);
+    std::string text((std::istreambuf_iterator<char>(in)), {});
+    for (auto& c : text)
+        if (c == '\0') c = ' ';
+    return text;
+}
+
+}  // namespace
+
+TEST_CASE("after the suite: no registry process a test started is still running", "[harness]") {
+    std::vector<std::string> leftovers;
+    for (const auto& entry : fs::directory_iterator("/proc")) {
+        const std::string name = entry.path().filename();
+        if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+        const std::string command = command_line(entry.path());
+        if (command.find("docker-registry serve") != std::string::npos &&
+            command.find(Workspace::prefix) != std::string::npos) {
+            leftovers.push_back(name + ": " + command);
+            ::kill(std::stoi(name), SIGKILL);
+        }
+    }
+    INFO("left running:\n" << [&] {
+        std::string text;
+        for (const auto& l : leftovers) text += l + "\n";
+        return text;
+    }());
+    CHECK(leftovers.empty());
+}
+
+TEST_CASE("after the suite: no compose project a test started is still up", "[harness]") {
+    const RunResult docker = run_program({"docker", "ps", "-a", "--format", "{{.Label \"com.docker.compose.project\"}}"});
+    if (docker.exit_code == 127) {
+        // No docker CLI on this machine: no compose project can have been started.
+        SUCCEED("docker is not installed");
+        return;
+    }
+    REQUIRE(docker.exit_code == 0);
+    std::vector<std::string> projects;
+    std::istringstream lines(docker.out);
+    for (std::string line; std::getline(lines, line);)
+        if (line.starts_with(Workspace::prefix) &&
+            std::find(projects.begin(), projects.end(), line) == projects.end())
+            projects.push_back(line);
+    for (const auto& project : projects) {
+        const RunResult ids = run_program({"docker", "ps", "-aq", "--filter", "label=com.docker.compose.project=" + project});
+        std::istringstream id_lines(ids.out);
+        for (std::string id; std::getline(id_lines, id);) run_program({"docker", "rm", "-f", "-v", id});
+    }
+    INFO("compose projects left up: " << projects.size());
+    CHECK(projects.empty());
+}
