@@ -66,6 +66,8 @@ public:
             port_ = spec.port ? spec.port : free_loopback_port();
             const unsigned short debug_port = free_loopback_port();
             nlohmann::json config = base_config(directory_ / "storage", port_, debug_port);
+            // Like Docker Hub, the upstream does not let clients delete through the API.
+            if (spec.role == "upstream") config["storage"]["delete"]["enabled"] = false;
             config.merge_patch(spec.config_patch);
             // JSON is YAML: the registry reads this file as its config.yml.
             std::ofstream(directory_ / "config.yml") << config.dump(2) << '\n';

@@ -14,7 +14,8 @@ namespace harness {
 
 /// What kind of registry to start.
 struct RegistrySpec {
-    /// "registry" (the reader's localhost:5000) or "upstream" (plays Docker Hub, :5001).
+    /// "registry" (the reader's localhost:5000) or "upstream" (plays Docker Hub, :5001, and
+    /// like it refuses DELETE: storage.delete.enabled is false there).
     std::string role = "registry";
     /// Merged into the generated configuration (native engine) as a JSON merge patch.
     nlohmann::json config_patch = nlohmann::json::object();
