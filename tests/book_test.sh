@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# book.pages: given the built book, when headless Chromium renders it, then every chapter page
+# exists, is linked from the front page, shows every line of the code it quotes (\snippet) and
+# every line of the run it includes (\verbinclude, recorded by the book's build), and wears the
+# theme (doxygen-awesome's scripts ran).
+#
+# Usage: book_test.sh <build-dir> <source-dir>
+#   e.g. tests/book_test.sh build .   (after: cmake --build build --target book)
+set -euo pipefail
+
+if [[ $# -ne 2 ]]; then
+  echo "usage: $0 <build-dir> <source-dir>" >&2
+  exit 2
+fi
+build=$(cd "$1" && pwd)
+source=$(cd "$2" && pwd)
+html=$build/book/html
+recorded=$build/book/recorded
+export LC_ALL=C
+
+die() { echo "book.pages: $*" >&2; exit 1; }
+failures=0
+fail() { echo "book.pages: FAIL: $*" >&2; failures=$((failures + 1)); }
+
+[[ -f $html/index.html ]] ||
+  die "the book is not built: no $html/index.html. Build it with: cmake --build $build --target book"
+chromium=$(command -v chromium || command -v chromium-browser) ||
+  die "chromium is not installed, and the book is checked as Chromium renders it (apt-get install chromium)"
+
+workdir=$(mktemp -d)
+trap 'rm -rf "$workdir"' EXIT
+
+# Whitespace collapsed to single spaces and trimmed: how a line is compared with a page.
+squeeze() { tr '\t\n' '  ' | tr -s ' ' | sed -e 's/^ //' -e 's/ $//'; }
+
+# Renders a page (after its scripts ran) and sets `dom` to the HTML and `text` to its text.
+render() {
+  local page=$1
+  timeout 120 "$chromium" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+    --disable-background-networking --disable-component-update --disable-sync \
+    --user-data-dir="$workdir/profile-$page" --virtual-time-budget=5000 \
+    --dump-dom "file://$html/$page" >"$workdir/$page.dom" 2>"$workdir/$page.log" ||
+    die "chromium could not render $page: $(tail -n 5 "$workdir/$page.log")"
+  dom=$(<"$workdir/$page.dom")
+  [[ -n $dom ]] || die "chromium rendered $page as nothing: $(tail -n 5 "$workdir/$page.log")"
+  text=$(sed -e 's/<[^>]*>//g' -e 's/&lt;/</g' -e 's/&gt;/>/g' -e 's/&quot;/"/g' \
+             -e "s/&#39;/'/g" -e 's/&nbsp;/ /g' -e 's/\xc2\xa0/ /g' -e 's/&amp;/\&/g' \
+             "$workdir/$page.dom" | squeeze)
+}
+
+# Every non-blank line of a file must appear on the page.
+expect_lines() {
+  local what=$1 file=$2 page=$3 line missing=0
+  while IFS= read -r line || [[ -n $line ]]; do
+    line=$(squeeze <<<"$line")
+    [[ -z $line || $text == *"$line"* ]] && continue
+    ((missing++ < 3)) && fail "$page does not show this line of $what: $line"
+  done <"$file"
+  ((missing <= 3)) || fail "$page misses $((missing - 3)) more lines of $what"
+  ((missing == 0))
+}
+
+# What each chapter must show besides its snippets and recordings: the facts it teaches.
+declare -A must_show=(
+  [chapter00]=$'Docker-Distribution-Api-Version: registry/2.0\nHTTP/1.1 200 OK'
+  [chapter01]=$'Docker-Content-Digest\nPUT /v2/my-busybox/manifests/latest'
+)
+
+render index.html
+index_text=$text
+for theme_mark in 'doxygen-awesome.css' 'workbook.css' '<doxygen-awesome-dark-mode-toggle'; do
+  [[ $dom == *"$theme_mark"* ]] || fail "index.html lacks the theme: no $theme_mark"
+done
+
+chapters=("$source"/chapters/[0-9][0-9]-*.md)
+[[ -e ${chapters[0]} ]] || die "no chapters in $source/chapters"
+for markdown in "${chapters[@]}"; do
+  number=$(basename "$markdown" | cut -c1-2)
+  label=chapter$number
+  heading=$(head -n 1 "$markdown")
+  if [[ $heading != "# "*"{#$label}" ]]; then
+    fail "$(basename "$markdown") must start with '# <title> {#$label}'"
+    continue
+  fi
+  title=$(squeeze <<<"${heading#\# }" | sed "s/ {#$label}\$//")
+  page=$label.html
+  if [[ ! -f $html/$page ]]; then
+    fail "no page $page for $(basename "$markdown") (is it in chapters/index.md as \\subpage $label?)"
+    continue
+  fi
+  [[ $index_text == *"$title"* ]] || fail "the front page does not list '$title'"
+
+  render "$page"
+  [[ $dom == *'<doxygen-awesome-dark-mode-toggle'* ]] || fail "$page lacks the theme's scripts"
+  [[ $text == *"$title"* ]] || fail "$page does not show its title '$title'"
+  snippets=0 recordings=0
+
+  while read -r file id; do
+    snippets=$((snippets + 1))
+    code=$source/examples/$file
+    if ! grep -qF "//! [$id]" "$code" 2>/dev/null; then
+      fail "$page quotes snippet [$id] of $file, which has no such marker"
+      continue
+    fi
+    awk -v marker="//! [$id]" 'index($0, marker) { inside = !inside; next } inside' "$code" \
+      >"$workdir/snippet"
+    [[ -s $workdir/snippet ]] || fail "snippet [$id] of $file is empty"
+    expect_lines "snippet [$id] of $file" "$workdir/snippet" "$page" ||
+      echo "book.pages: (if $file changed since, rebuild: cmake --build $build --target book)" >&2
+  done < <(sed -n 's/^[[:space:]]*\\snippet[[:space:]]\+\([^[:space:]]\+\)[[:space:]]\+\([a-z0-9_]\+\).*/\1 \2/p' "$markdown")
+
+  while read -r file; do
+    recordings=$((recordings + 1))
+    run=$recorded/$file
+    if [[ ! -s $run ]]; then
+      fail "$page includes $file, but the book's build recorded no $run"
+      continue
+    fi
+    grep -q '^< HTTP/1.1 ' "$run" || fail "$run shows no HTTP exchange"
+    expect_lines "the recorded run $file" "$run" "$page" || true
+  done < <(sed -n 's/^[[:space:]]*\\verbinclude[[:space:]]\+\([^[:space:]]\+\).*/\1/p' "$markdown")
+
+  ((snippets > 0)) || fail "$(basename "$markdown") quotes no code (\\snippet)"
+  ((recordings > 0)) || fail "$(basename "$markdown") shows no recorded run (\\verbinclude)"
+
+  if [[ -n ${must_show[$label]:-} ]]; then
+    while IFS= read -r fact; do
+      [[ $text == *"$fact"* ]] || fail "$page does not show '$fact'"
+    done <<<"${must_show[$label]}"
+  fi
+  echo "book.pages: $page: $snippets snippets, $recordings recorded runs checked"
+done
+
+if ((failures > 0)); then
+  echo "book.pages: $failures failures in $html" >&2
+  exit 1
+fi
+echo "book.pages: ${#chapters[@]} chapters render with their code and recorded runs"
