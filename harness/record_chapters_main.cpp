@@ -2,7 +2,9 @@
 // records what the book shows: each run's output with its HTTP exchanges (scrubbed), and the
 // raw transcript. `./workbook run` shows the same runs to the reader.
 //
-// Usage: record_chapters <output-dir> <chapter-program>...
+// Usage: record_chapters [--quiet] <output-dir> <chapter-program>...
+//   Writes <program>.out (output and exchanges), <program>.transcript.jsonl and
+//   <program>.registry.log (the registry's own log lines for that chapter's requests).
 #include "busybox_image.hpp"
 #include "program_runner.hpp"
 #include "registry_instance.hpp"
@@ -12,15 +14,44 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 
 namespace fs = std::filesystem;
 
+namespace {
+
+std::vector<std::string> lines_of(const std::string& text) {
+    std::vector<std::string> lines;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    return lines;
+}
+
+// The registry's log lines for finished requests that a chapter made (not the harness's).
+std::string request_lines_since(const harness::RegistryInstance& registry, std::size_t& seen) {
+    const auto lines = lines_of(registry.log());
+    std::string chapter_lines;
+    for (; seen < lines.size(); ++seen) {
+        const std::string& line = lines[seen];
+        if (line.find("\"msg\":\"response completed") != std::string::npos &&
+            line.find(harness::harness_user_agent) == std::string::npos)
+            // Pretty-printed: the book shows these lines to be read, field by field.
+            chapter_lines += nlohmann::json::parse(line).dump(2) + "\n";
+    }
+    return chapter_lines;
+}
+
+}  // namespace
+
 int main(int argc, char* argv[]) try {
-    if (argc < 3) {
-        std::cerr << "usage: record_chapters <output-dir> <chapter-program>...\n";
+    int first = 1;
+    const bool quiet = argc > 1 && std::string(argv[1]) == "--quiet";
+    if (quiet) ++first;
+    if (argc < first + 2) {
+        std::cerr << "usage: record_chapters [--quiet] <output-dir> <chapter-program>...\n";
         return EXIT_FAILURE;
     }
-    const fs::path output = fs::absolute(argv[1]);
+    const fs::path output = fs::absolute(argv[first]);
     fs::create_directories(output);
     harness::Workspace workspace("record");
 
@@ -37,12 +68,13 @@ int main(int argc, char* argv[]) try {
     };
 
     int failures = 0;
-    for (int i = 2; i < argc; ++i) {
+    std::size_t log_lines_seen = lines_of(registry->log()).size();
+    for (int i = first + 1; i < argc; ++i) {
         const fs::path program = fs::absolute(argv[i]);
         const std::string name = program.filename().string();
         const fs::path transcript = output / (name + ".transcript.jsonl");
         fs::remove(transcript);
-        std::cout << "==== " << name << "\n" << std::flush;
+        if (!quiet) std::cout << "==== " << name << "\n" << std::flush;
         const harness::RunResult run = harness::run_program(
             {program.string()},
             {.environment = {{"WORKBOOK_REGISTRY", registry->host_port()},
@@ -53,10 +85,13 @@ int main(int argc, char* argv[]) try {
              .merge_output = true});
         const std::string shown = harness::scrub(run.out, replacements);
         std::ofstream(output / (name + ".out")) << shown;
-        std::cout << shown << std::flush;
+        std::ofstream(output / (name + ".registry.log"))
+            << harness::scrub(request_lines_since(*registry, log_lines_seen), replacements);
+        if (!quiet) std::cout << shown << std::flush;
         if (run.exit_code != 0) {
             std::cerr << "record_chapters: " << name << " failed (exit " << run.exit_code
                       << (run.timed_out ? ", timed out" : "") << ")\n";
+            if (quiet) std::cerr << shown;
             ++failures;
         }
     }

@@ -17,6 +17,11 @@ std::string scrub(std::string text,
          "Date: <date>"},
         {std::regex(R"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"), "<uuid>"},
         {std::regex(R"(_state=[A-Za-z0-9_\-%=]+)"), "_state=<state>"},
+        // The registry's JSON log: timestamps, durations and client ports change every run.
+        {std::regex(R"re("time": ?"[0-9T:.\-]+Z")re"), "\"time\": \"<time>\""},
+        {std::regex(R"re("http\.response\.duration": ?"[^"]+")re"), "\"http.response.duration\": \"<duration>\""},
+        {std::regex(R"re("http\.request\.remoteaddr": ?"([0-9.]+):[0-9]+")re"),
+         "\"http.request.remoteaddr\": \"$1:<port>\""},
     };
     for (const auto& [pattern, placeholder] : volatile_values)
         text = std::regex_replace(text, pattern, placeholder);
