@@ -2,6 +2,7 @@
 #include "program_runner.hpp"
 #include "registry_instance.hpp"
 #include "workbook_paths.hpp"
+#include "workspace.hpp"
 
 #include <unistd.h>
 
@@ -60,7 +61,7 @@ public:
         static std::atomic<int> counter{0};
         project_ = !spec.compose_project.empty()
                        ? spec.compose_project
-                       : "workbook-test-" + std::to_string(::getpid()) + "-" +
+                       : Workspace::prefix() + std::to_string(::getpid()) + "-" +
                              std::to_string(counter++);
         port_ = spec.port ? spec.port : free_loopback_port();
         fs::create_directories(directory_ / "storage");

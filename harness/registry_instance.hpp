@@ -21,7 +21,7 @@ struct RegistrySpec {
     nlohmann::json config_patch = nlohmann::json::object();
     /// Fixed loopback port, or 0 for a free one.
     unsigned short port = 0;
-    /// The compose project name; empty for a unique "workbook-test-..." one.
+    /// The compose project name; empty for a unique one starting with Workspace::prefix().
     std::string compose_project;
 };
 

@@ -6,7 +6,7 @@
 
 namespace harness {
 
-/// Creates $TMPDIR/workbook-test-<name>-<pid>-<n> and removes it on destruction, unless
+/// Creates $TMPDIR/<prefix><name>-<pid>-<n> and removes it on destruction, unless
 /// WORKBOOK_KEEP_WORKSPACE=1 asks to keep it for a post-mortem.
 class Workspace {
 public:
@@ -16,8 +16,10 @@ public:
     Workspace& operator=(const Workspace&) = delete;
     const std::filesystem::path& path() const { return path_; }
 
-    /// Every workspace path starts with this; leftover checks look for it.
-    static constexpr const char* prefix = "workbook-test-";
+    /// "workbook-test-<tag>-", the tag naming this build tree. Every workspace folder and
+    /// compose project of this build starts with it, so the leftover check finds exactly
+    /// what this build's tests started, not another checkout's running tests.
+    static std::string prefix();
 
 private:
     std::filesystem::path path_;

@@ -1,5 +1,5 @@
-// Runs after every other test (a CTest fixture cleanup): nothing a test started is still
-// running. Anything found is reported, cleaned up, and fails this test.
+// Runs after every other test (a CTest fixture cleanup): nothing a test of this build tree
+// started is still running. Anything found is reported, cleaned up, and fails this test.
 #include "program_runner.hpp"
 #include "workspace.hpp"
 
@@ -32,7 +32,7 @@ TEST_CASE("after the suite: no registry process a test started is still running"
         if (name.find_first_not_of("0123456789") != std::string::npos) continue;
         const std::string command = command_line(entry.path());
         if (command.find("docker-registry serve") != std::string::npos &&
-            command.find(Workspace::prefix) != std::string::npos) {
+            command.find(Workspace::prefix()) != std::string::npos) {
             leftovers.push_back(name + ": " + command);
             ::kill(std::stoi(name), SIGKILL);
         }
@@ -56,7 +56,7 @@ TEST_CASE("after the suite: no compose project a test started is still up", "[ha
     std::vector<std::string> projects;
     std::istringstream lines(docker.out);
     for (std::string line; std::getline(lines, line);)
-        if (line.starts_with(Workspace::prefix) &&
+        if (line.starts_with(Workspace::prefix()) &&
             std::find(projects.begin(), projects.end(), line) == projects.end())
             projects.push_back(line);
     for (const auto& project : projects) {

@@ -133,6 +133,21 @@ struct HttpClient::State {
         }
     }
 
+    static int on_seek(void* self, curl_off_t offset, int origin) {
+        auto& state = *static_cast<State*>(self);
+        if (offset != 0 || origin != SEEK_SET) return CURL_SEEKFUNC_CANTSEEK;
+        try {
+            if (state.request->source && !(state.request->rewind_source && state.request->rewind_source()))
+                return CURL_SEEKFUNC_CANTSEEK;
+        } catch (...) {
+            state.error = std::current_exception();
+            return CURL_SEEKFUNC_FAIL;
+        }
+        state.body_offset = 0;
+        state.exchange.bytes_sent = 0;
+        return CURL_SEEKFUNC_OK;
+    }
+
     // Records the request headers exactly as libcurl sent them (Host, User-Agent included).
     static int on_debug(CURL*, curl_infotype type, char* data, std::size_t size, void* self) {
         if (type != CURLINFO_HEADER_OUT) return 0;
@@ -229,6 +244,8 @@ Response HttpClient::perform(const Request& request, const BodySink& sink) {
         curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, body_size);
         curl_easy_setopt(curl, CURLOPT_READFUNCTION, &State::on_read);
         curl_easy_setopt(curl, CURLOPT_READDATA, &state);
+        curl_easy_setopt(curl, CURLOPT_SEEKFUNCTION, &State::on_seek);
+        curl_easy_setopt(curl, CURLOPT_SEEKDATA, &state);
         curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
     } else if (request.method != "GET") {
         curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());

@@ -39,6 +39,9 @@ struct Request {
     /// A streamed body of exactly `source_size` bytes (blobs).
     BodySource source;
     std::uint64_t source_size = 0;
+    /// Starts `source` over from its first byte; returns false if it cannot. libcurl asks
+    /// when a kept-alive connection turns out closed and it must send the request again.
+    std::function<bool()> rewind_source;
 };
 
 struct Response {

@@ -156,7 +156,8 @@ void RegistryClient::fetch_blob(std::string_view repository, const Descriptor& b
 }
 
 std::string RegistryClient::push_blob(std::string_view repository, const Digest& digest,
-                                      std::uint64_t size, const BodySource& source) {
+                                      std::uint64_t size, const BodySource& source,
+                                      const std::function<bool()>& rewind_source) {
     const Response session = expect(
         http_, Request{.method = "POST", .url = url(repository, "blobs/uploads/")}, {202});
     const auto location = session.headers.get("Location");
@@ -166,7 +167,11 @@ std::string RegistryClient::push_blob(std::string_view repository, const Digest&
     std::string put_url = absolute(*location);
     put_url += (put_url.find('?') == std::string::npos ? "?" : "&");
     put_url += "digest=" + digest.str();
-    Request put{.method = "PUT", .url = put_url, .source = source, .source_size = size};
+    Request put{.method = "PUT",
+                .url = put_url,
+                .source = source,
+                .source_size = size,
+                .rewind_source = rewind_source};
     put.headers.add("Content-Type", "application/octet-stream");
     const Response stored = expect(http_, put, {201});
     return absolute(stored.headers.get("Location").value_or(url(repository, "blobs/" + digest.str())));
@@ -174,24 +179,35 @@ std::string RegistryClient::push_blob(std::string_view repository, const Digest&
 
 std::string RegistryClient::push_blob(std::string_view repository, const std::string& bytes) {
     std::size_t offset = 0;
-    return push_blob(repository, digest_of(bytes), bytes.size(),
-                     [&](char* buffer, std::size_t capacity) {
-                         const std::size_t n = std::min(capacity, bytes.size() - offset);
-                         std::copy_n(bytes.data() + offset, n, buffer);
-                         offset += n;
-                         return n;
-                     });
+    return push_blob(
+        repository, digest_of(bytes), bytes.size(),
+        [&](char* buffer, std::size_t capacity) {
+            const std::size_t n = std::min(capacity, bytes.size() - offset);
+            std::copy_n(bytes.data() + offset, n, buffer);
+            offset += n;
+            return n;
+        },
+        [&] {
+            offset = 0;
+            return true;
+        });
 }
 
 std::string RegistryClient::push_blob(std::string_view repository, const Descriptor& blob,
                                       const std::filesystem::path& file) {
     std::ifstream in(file, std::ios::binary);
     if (!in) throw std::runtime_error("cannot open " + file.string());
-    return push_blob(repository, blob.digest, blob.size, [&](char* buffer, std::size_t capacity) {
-        in.read(buffer, static_cast<std::streamsize>(capacity));
-        if (in.bad()) throw std::runtime_error("error reading " + file.string());
-        return static_cast<std::size_t>(in.gcount());
-    });
+    return push_blob(
+        repository, blob.digest, blob.size,
+        [&](char* buffer, std::size_t capacity) {
+            in.read(buffer, static_cast<std::streamsize>(capacity));
+            if (in.bad()) throw std::runtime_error("error reading " + file.string());
+            return static_cast<std::size_t>(in.gcount());
+        },
+        [&] {
+            in.clear();
+            return static_cast<bool>(in.seekg(0));
+        });
 }
 
 }  // namespace regclient

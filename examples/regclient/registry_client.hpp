@@ -72,7 +72,8 @@ public:
     /// Upload a blob in one streamed PUT: POST to open a session, then PUT ?digest= to the
     /// newest Location with `size` bytes from `source`. Returns the blob's URL.
     std::string push_blob(std::string_view repository, const Digest& digest, std::uint64_t size,
-                          const BodySource& source);
+                          const BodySource& source,
+                          const std::function<bool()>& rewind_source = {});
     std::string push_blob(std::string_view repository, const std::string& bytes);
     /// Streams the blob from a file on disk, e.g. a layer just built.
     std::string push_blob(std::string_view repository, const Descriptor& blob,
