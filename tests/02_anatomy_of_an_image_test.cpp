@@ -1,0 +1,394 @@
+// Chapter 02: given a registry holding my-busybox:latest (Docker schema2), when the program takes
+// it apart, then every request got the status and headers the chapter describes, from the
+// client's view and the registry's own, and the layer lists busybox's files. Plus: the layer
+// reader's limits, and bad input.
+#include "busybox_image.hpp"
+#include "chapter_run.hpp"
+#include "registry_instance.hpp"
+#include "scripted_server.hpp"
+
+#include "regclient/layer_builder.hpp"
+#include "regclient/layer_reader.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+
+using namespace harness;
+namespace fs = std::filesystem;
+namespace media_type = regclient::media_type;
+
+namespace {
+
+const std::string program = "02_anatomy_of_an_image";
+
+struct SeededRegistry {
+    std::unique_ptr<RegistryInstance> registry;
+    regclient::FetchedManifest manifest;  // my-busybox:latest as pushed
+    nlohmann::json config;
+    const regclient::Descriptor& layer() const { return manifest.parsed.layers.at(0); }
+    const regclient::Descriptor& config_blob() const { return *manifest.parsed.config; }
+};
+
+SeededRegistry seeded_registry(const Workspace& workspace) {
+    auto registry = start_registry({.role = "registry"}, workspace.path());
+    regclient::RegistryClient client(registry->host_port());
+    seed_busybox(client, "my-busybox", "latest");
+    auto manifest = client.get_manifest("my-busybox", "latest");
+    std::string config;
+    client.fetch_blob("my-busybox", *manifest.parsed.config,
+                      [&](const char* data, std::size_t n) { config.append(data, n); });
+    return {std::move(registry), std::move(manifest), nlohmann::json::parse(config)};
+}
+
+std::vector<ObservedExchange> without_harness(std::vector<ObservedExchange> exchanges) {
+    std::erase_if(exchanges, [](const ObservedExchange& e) { return e.user_agent == harness_user_agent; });
+    return exchanges;
+}
+
+std::optional<std::string> request_header(const ObservedExchange& exchange, std::string_view name) {
+    for (const auto& [field, value] : exchange.request_headers)
+        if (field == name) return value;
+    return std::nullopt;
+}
+
+std::string base64url_decode(std::string text) {
+    for (char& c : text) c = c == '-' ? '+' : c == '_' ? '/' : c;
+    const std::size_t padding = (4 - text.size() % 4) % 4;
+    text.append(padding, '=');
+    std::string bytes(text.size(), '\0');
+    const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(bytes.data()),
+                                  reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
+    REQUIRE(n >= 0);
+    bytes.resize(static_cast<std::size_t>(n) - padding);
+    return bytes;
+}
+
+// What a layer built by LayerBuilder looks like in memory.
+std::string read_file(const fs::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), {}};
+}
+
+// Pushes an image whose one layer is `layer`, with a config naming its diff_id.
+void push_image(regclient::RegistryClient& client, const std::string& repository, const std::string& tag,
+                const regclient::BuiltLayer& layer) {
+    client.http().set_user_agent(harness_user_agent);
+    client.push_blob(repository, layer.blob, layer.file);
+    const nlohmann::json config = {{"architecture", "amd64"}, {"os", "linux"},
+                                   {"rootfs", {{"type", "layers"}, {"diff_ids", {layer.diff_id.str()}}}}};
+    const std::string config_bytes = config.dump();
+    client.push_blob(repository, config_bytes);
+    const nlohmann::json manifest = {
+        {"schemaVersion", 2}, {"mediaType", media_type::docker_manifest},
+        {"config", regclient::descriptor_to_json({.media_type = std::string(media_type::docker_config),
+                                                  .digest = regclient::digest_of(config_bytes),
+                                                  .size = config_bytes.size()})},
+        {"layers", {regclient::descriptor_to_json(layer.blob)}}};
+    client.put_manifest(repository, tag, media_type::docker_manifest, manifest.dump());
+}
+
+std::set<std::string> files_in(const fs::path& directory) {
+    std::set<std::string> names;
+    for (const auto& entry : fs::directory_iterator(directory)) names.insert(entry.path().filename().string());
+    return names;
+}
+
+}  // namespace
+
+TEST_CASE("chapter 02: the anatomy of my-busybox, and how the registry negotiates manifests", "[chapter02]") {
+    Workspace workspace("chapter02");
+    const SeededRegistry seeded = seeded_registry(workspace);
+    const std::string schema2 = seeded.manifest.digest.str();
+    const std::string layer = "/v2/my-busybox/blobs/" + seeded.layer().digest.str();
+
+    // No arguments: the image is <WORKBOOK_REGISTRY>/my-busybox:latest, as in the book.
+    const ChapterRun run = run_chapter(program, {}, workspace, {{"WORKBOOK_REGISTRY", seeded.registry->host_port()}});
+    INFO(run.result.out << run.result.err);
+    REQUIRE(run.result.exit_code == 0);
+    CHECK(run.result.err.empty());
+    const auto& t = run.transcript;
+    INFO("client saw:\n" << summarize(t));
+
+    const std::string expected_sequence =
+        "GET /v2/my-busybox/manifests/latest 200\n"
+        "HEAD /v2/my-busybox/manifests/latest 200\n"
+        "GET /v2/my-busybox/manifests/latest 304\n"
+        "GET /v2/my-busybox/blobs/" + seeded.config_blob().digest.str() + " 200\n"
+        "HEAD " + layer + " 200\n"
+        "GET " + layer + " 206\n"
+        "GET " + layer + " 200\n"
+        "PUT /v2/my-busybox/manifests/oci 201\n"
+        "PUT /v2/my-busybox/manifests/list 201\n"
+        "GET /v2/my-busybox/manifests/oci 404\n"
+        "GET /v2/my-busybox/manifests/oci 200\n"
+        "GET /v2/my-busybox/manifests/latest 200\n"
+        "GET /v2/my-busybox/manifests/list 200\n"
+        "GET /v2/my-busybox/manifests/list 200\n";
+    REQUIRE(summarize(t) == expected_sequence);
+
+    SECTION("the manifest: its digest is the sha256 of its bytes; HEAD has no body; If-None-Match gives 304") {
+        CHECK(t[0].response_header("Content-Type") == std::string(media_type::docker_manifest));
+        CHECK(t[0].response_header("Docker-Content-Digest") == schema2);
+        CHECK(t[0].bytes_received == seeded.manifest.bytes.size());
+        CHECK_THAT(run.result.out, Catch::Contains("sha256 of those bytes: " + schema2 + " (the same)"));
+        // The exact bytes are shown, not a re-serialisation.
+        CHECK_THAT(run.result.out, Catch::Contains(seeded.manifest.bytes));
+
+        CHECK(t[1].bytes_received == 0);
+        CHECK(t[1].response_header("Content-Length") == std::to_string(seeded.manifest.bytes.size()));
+        CHECK(t[1].response_header("Docker-Content-Digest") == schema2);
+
+        CHECK(t[0].response_header("Etag") == "\"" + schema2 + "\"");
+        CHECK(request_header(t[2], "If-None-Match") == "\"" + schema2 + "\"");
+        CHECK(t[2].status == 304);
+        CHECK(t[2].bytes_received == 0);
+    }
+
+    SECTION("the blobs: config whole, layer HEAD, a 206 Range of two bytes, then the layer whole") {
+        CHECK(t[3].bytes_received == seeded.config_blob().size);
+        CHECK(t[4].bytes_received == 0);
+        CHECK(t[4].response_header("Content-Length") == std::to_string(seeded.layer().size));
+        CHECK(t[4].response_header("Accept-Ranges") == "bytes");
+        CHECK(request_header(t[5], "Range") == "bytes=0-1");
+        CHECK(t[5].response_header("Content-Range") == "bytes 0-1/" + std::to_string(seeded.layer().size));
+        CHECK(t[5].bytes_received == 2);
+        CHECK_THAT(run.result.out, Catch::Contains(": 1f 8b\n"));  // gzip's magic number
+        CHECK(t[6].bytes_received == seeded.layer().size);
+    }
+
+    SECTION("the layer's files: busybox, its applet links, tmp/; the tar's sha256 is the config's diff_id") {
+        const auto busybox_size = fs::file_size("/bin/busybox");
+        CHECK_THAT(run.result.out, Catch::Contains("-rwxr-xr-x " + std::string(10 - std::to_string(busybox_size).size(), ' ') +
+                                                   std::to_string(busybox_size) + " bin/busybox\n"));
+        CHECK_THAT(run.result.out, Catch::Contains("lrwxrwxrwx          0 bin/sh -> busybox\n"));
+        CHECK_THAT(run.result.out, Catch::Contains("drwxrwxrwt          0 tmp/\n"));
+        const std::string diff_id = seeded.config["rootfs"]["diff_ids"][0];
+        CHECK_THAT(run.result.out, Catch::Contains("sha256 of the tar:   " + diff_id));
+        CHECK_THAT(run.result.out, Catch::Contains("the config's diff_id: " + diff_id + " (the same)"));
+    }
+
+    SECTION("OCI: a 404 MANIFEST_UNKNOWN with Accept */*, served when Accept names the OCI type") {
+        CHECK(request_header(t[7], "Content-Type") == std::string(media_type::oci_manifest));
+        const auto oci_digest = t[7].response_header("Docker-Content-Digest");
+        REQUIRE(oci_digest);
+        CHECK(*oci_digest != schema2);
+        CHECK(request_header(t[9], "Accept") == "*/*");
+        CHECK_THAT(run.result.out, Catch::Contains(
+            R"({"errors":[{"code":"MANIFEST_UNKNOWN","message":"OCI manifest found, but accept header does not support OCI manifests"}]})"));
+        CHECK(request_header(t[10], "Accept") == std::string(media_type::oci_manifest));
+        CHECK(t[10].response_header("Content-Type") == std::string(media_type::oci_manifest));
+        CHECK(t[10].response_header("Docker-Content-Digest") == oci_digest);
+    }
+
+    SECTION("schema1: by tag with Accept */*, signed schema1 under another digest, that of the unsigned payload") {
+        CHECK(request_header(t[11], "Accept") == "*/*");
+        CHECK(t[11].response_header("Content-Type") == "application/vnd.docker.distribution.manifest.v1+prettyjws");
+        const auto schema1_digest = t[11].response_header("Docker-Content-Digest");
+        REQUIRE(schema1_digest);
+        CHECK(*schema1_digest != schema2);
+        CHECK_THAT(run.result.out, Catch::Contains("schemaVersion 1, fsLayers 1, history 1, signatures 1"));
+
+        // The digest covers the JSON without its signatures: the first formatLength bytes plus
+        // formatTail, as the signature's protected header says. Fetch it again to check.
+        regclient::HttpClient http;
+        http.set_user_agent(harness_user_agent);
+        regclient::Request request{.url = seeded.registry->url() + "/v2/my-busybox/manifests/latest"};
+        request.headers.add("Accept", "*/*");
+        const auto again = http.perform(request);
+        REQUIRE(again.status == 200);
+        CHECK(again.headers.get("Docker-Content-Digest") == schema1_digest);
+        CHECK(regclient::digest_of(again.body).str() != *schema1_digest);
+        const auto signed_json = nlohmann::json::parse(again.body);
+        const auto protected_header =
+            nlohmann::json::parse(base64url_decode(signed_json["signatures"][0]["protected"]));
+        const std::string payload = again.body.substr(0, protected_header["formatLength"].get<std::size_t>()) +
+                                    base64url_decode(protected_header["formatTail"]);
+        CHECK(regclient::digest_of(payload).str() == *schema1_digest);
+    }
+
+    SECTION("manifest list: only the schema2 type in Accept gets the linux/amd64 child") {
+        CHECK(request_header(t[8], "Content-Type") == std::string(media_type::docker_manifest_list));
+        const auto list_digest = t[8].response_header("Docker-Content-Digest");
+        REQUIRE(list_digest);
+        CHECK(request_header(t[12], "Accept") == std::string(media_type::docker_manifest));
+        CHECK(t[12].response_header("Content-Type") == std::string(media_type::docker_manifest));
+        CHECK(t[12].response_header("Docker-Content-Digest") == schema2);
+        CHECK(t[12].bytes_received == seeded.manifest.bytes.size());
+        CHECK(t[13].response_header("Content-Type") == std::string(media_type::docker_manifest_list));
+        CHECK(t[13].response_header("Docker-Content-Digest") == list_digest);
+    }
+
+    SECTION("the registry's own log: the same requests, statuses and bytes written") {
+        const auto log = without_harness(seeded.registry->access_log());
+        INFO("registry logged:\n" << summarize(log));
+        REQUIRE(summarize(log) == expected_sequence);
+        // Registry 2.8.2 logs a manifest HEAD with the bytes a GET would write (Go's server drops
+        // them: the client got 0), a blob HEAD with 0.
+        CHECK(log[1].bytes_received == seeded.manifest.bytes.size());
+        CHECK(log[4].bytes_received == 0);
+        CHECK(log[2].bytes_received == 0);   // 304
+        CHECK(log[5].bytes_received == 2);   // 206
+        CHECK(log[6].bytes_received == seeded.layer().size);
+        CHECK(log[9].error_code == "manifest unknown");
+        for (const auto& e : log) CHECK(e.user_agent == regclient::HttpClient::default_user_agent);
+    }
+}
+
+TEST_CASE("chapter 02: the layer reader lists entries, checks the diff_id and respects its limits", "[chapter02]") {
+    Workspace workspace("chapter02-layers");
+
+    regclient::LayerBuilder builder;
+    builder.add_directory("etc");
+    builder.add_file("etc/motd", "hello\n", 0644);
+    builder.add_symlink("etc/greeting", "motd");
+    builder.add_file("etc/setuid", "x", 04755);
+    const auto built = builder.write(workspace.path() / "small.tar.gz");
+    const std::string small = read_file(built.file);
+
+    SECTION("entries, in tar order, with type, size, mode and link target; the tar's sha256 is the diff_id") {
+        const auto listing = regclient::list_layer(small);
+        REQUIRE(listing.entries.size() == 4);
+        CHECK(listing.diff_id == built.diff_id);
+        CHECK(listing.uncompressed_size % 512 == 0);
+        const auto& motd = listing.entries[2];
+        CHECK(motd.path == "etc/motd");
+        CHECK(motd.type == regclient::LayerEntry::Type::file);
+        CHECK(motd.size == 6);
+        CHECK(motd.mode == 0644);
+        const auto& link = listing.entries[1];
+        CHECK(link.type == regclient::LayerEntry::Type::symlink);
+        CHECK(link.link_target == "motd");
+        CHECK(regclient::describe(link) == "lrwxrwxrwx          0 etc/greeting -> motd");
+        CHECK(regclient::describe(listing.entries[3]) == "-rwsr-xr-x          1 etc/setuid");
+        CHECK(regclient::describe(listing.entries[0]) == "drwxr-xr-x          0 etc/");
+    }
+
+    SECTION("a gzip bomb stops at the limit, long before its compressed bytes are all read") {
+        const fs::path zeros = workspace.path() / "zeros";
+        std::ofstream(zeros).close();
+        fs::resize_file(zeros, std::uint64_t{256} << 20);  // sparse: 256 MiB of zeros
+        regclient::LayerBuilder bomb_builder;
+        bomb_builder.add_file_from("zeros", zeros, 0644);
+        const std::string bomb = read_file(bomb_builder.write(workspace.path() / "bomb.tar.gz").file);
+        REQUIRE(bomb.size() < (std::size_t{1} << 20));
+
+        // Hand out 4 KiB at a time, so how far the reader got is visible.
+        std::size_t offset = 0;
+        const regclient::BodySource source = [&](char* buffer, std::size_t capacity) {
+            const std::size_t n = std::min({capacity, std::size_t{4096}, bomb.size() - offset});
+            std::copy_n(bomb.data() + offset, n, buffer);
+            offset += n;
+            return n;
+        };
+        CHECK_THROWS_WITH(regclient::list_layer(source, {.max_uncompressed_bytes = 4 << 20}),
+                          "layer expands beyond the limit of 4194304 uncompressed bytes; refusing to read further");
+        CHECK(offset < bomb.size() / 4);
+        // With room enough, the same bytes list fine.
+        CHECK(regclient::list_layer(bomb, {.max_uncompressed_bytes = 300 << 20}).entries.size() == 1);
+    }
+
+    SECTION("too many entries, data that is not gzip, and a truncated layer are refused in one line") {
+        regclient::LayerBuilder many;
+        for (int i = 0; i < 20; ++i) many.add_symlink("link" + std::to_string(i), "target");
+        const std::string crowded = read_file(many.write(workspace.path() / "many.tar.gz").file);
+        CHECK_THROWS_WITH(regclient::list_layer(crowded, {.max_entries = 10}),
+                          "layer has more than 10 entries; refusing to read further");
+        CHECK_THROWS_WITH(regclient::list_layer(std::string_view("plain text, not gzip")),
+                          "layer is not gzip-compressed");
+        CHECK_THROWS_WITH(regclient::list_layer(std::string_view()), Catch::Contains("layer"));
+        try {
+            regclient::list_layer(std::string_view(small).substr(0, small.size() / 2));
+            FAIL("a truncated layer was listed");
+        } catch (const std::runtime_error& error) {
+            const std::string message = error.what();
+            INFO(message);
+            CHECK(message.starts_with("layer"));
+            CHECK(message.find('\n') == std::string::npos);
+        }
+    }
+}
+
+TEST_CASE("chapter 02: a gzip bomb in the registry gets a one-line error, not all the memory", "[chapter02]") {
+    Workspace workspace("chapter02-bomb");
+    // About 1 MiB of gzip that expands past the program's 1 GiB limit. Built before the
+    // registry starts: compressing it takes a few seconds.
+    const fs::path zeros = workspace.path() / "zeros";
+    std::ofstream(zeros).close();
+    fs::resize_file(zeros, (std::uint64_t{1} << 30) + (std::uint64_t{64} << 20));  // sparse
+    regclient::LayerBuilder builder;
+    builder.add_file_from("zeros", zeros, 0644);
+    const auto layer = builder.write(workspace.path() / "bomb.tar.gz", media_type::docker_layer_gzip);
+    fs::remove(zeros);
+    auto registry = start_registry({.role = "registry"}, workspace.path());
+    regclient::RegistryClient client(registry->host_port());
+    push_image(client, "bomb", "latest", layer);
+
+    const ChapterRun run = run_chapter(program, {registry->host_port() + "/bomb:latest"}, workspace);
+    CHECK(run.result.exit_code == 1);
+    CHECK_FALSE(run.result.timed_out);
+    CHECK(is_one_line(run.result.err));
+    CHECK(run.result.err == program + ": layer expands beyond the limit of 1073741824 uncompressed bytes; "
+                                      "refusing to read further\n");
+    // It stopped before pushing anything.
+    CHECK(select(without_harness(registry->access_log()), "PUT").empty());
+}
+
+TEST_CASE("chapter 02: bad input gets a one-line error, a non-zero exit, and writes nothing", "[chapter02]") {
+    Workspace workspace("chapter02-bad");
+    const SeededRegistry seeded = seeded_registry(workspace);
+    const std::string host = seeded.registry->host_port();
+    // A first run pushes the :oci and :list variants, which are themselves bad input.
+    REQUIRE(run_chapter(program, {host + "/my-busybox:latest"}, workspace).result.exit_code == 0);
+
+    ScriptedServer broken([](const std::string&, const std::string&) {
+        return ScriptedResponse{.status = 500,
+                                .headers = {{"Content-Type", "application/json"}},
+                                .body = R"({"errors":[{"code":"UNKNOWN","message":"storage is on fire"}]})"};
+    });
+    const std::string nobody_listens = "127.0.0.1:" + std::to_string(free_loopback_port());
+    const std::string digest = seeded.manifest.digest.str();
+    struct Case {
+        std::string image;
+        std::string expected;
+    };
+    const std::vector<Case> cases = {
+        {host + "/my-busybox:no-such-tag", "/v2/my-busybox/manifests/no-such-tag: 404 Not Found, MANIFEST_UNKNOWN"},
+        {host + "/nothing-here:latest", "404 Not Found, MANIFEST_UNKNOWN"},
+        {host + "/My-Busybox:latest", "name component 'My-Busybox' must be lower-case"},
+        {host + "/my-busybox@sha256:abc", "invalid digest 'sha256:abc'"},
+        {host + "/my-busybox@" + digest, "name the image by tag, not by digest"},
+        {host + "/my-busybox:oci", "has media type application/vnd.oci.image.manifest.v1+json; this chapter takes apart a Docker schema2 image"},
+        {host + "/my-busybox:list", "has media type application/vnd.docker.distribution.manifest.list.v2+json"},
+        {broken.host_port() + "/my-busybox:latest", "500 Internal Server Error, UNKNOWN (storage is on fire)"},
+        {nobody_listens + "/my-busybox:latest", "Couldn't connect to server"},
+    };
+    const auto writes = [&] {
+        std::size_t count = 0;
+        for (const auto& e : without_harness(seeded.registry->access_log()))
+            if (e.method != "GET" && e.method != "HEAD") ++count;
+        return count;
+    };
+    const std::size_t writes_before = writes();
+    auto files_before = files_in(workspace.path());
+    for (const auto& c : cases) {
+        const ChapterRun run = run_chapter(program, {c.image}, workspace);
+        INFO(c.image << ": " << run.result.err);
+        CHECK(run.result.exit_code == 1);
+        CHECK_FALSE(run.result.timed_out);
+        CHECK(run.result.out.empty());
+        CHECK(is_one_line(run.result.err));
+        CHECK_THAT(run.result.err, Catch::StartsWith(program + ": ") && Catch::Contains(c.expected));
+        // Nothing written: no push to the registry, no file beside the transcripts.
+        CHECK(writes() == writes_before);
+        auto files_after = files_in(workspace.path());
+        std::erase_if(files_after, [](const std::string& name) { return name.ends_with(".transcript.jsonl"); });
+        std::erase_if(files_before, [](const std::string& name) { return name.ends_with(".transcript.jsonl"); });
+        CHECK(files_after == files_before);
+    }
+    CHECK(broken.requests() == std::vector<std::string>{"GET /v2/my-busybox/manifests/latest"});
+}
