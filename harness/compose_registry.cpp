@@ -79,16 +79,16 @@ public:
 
         const RunResult up = compose({"up", "-d", service_});
         if (up.exit_code != 0) {
-            stop();
+            compose({"down", "-v", "--remove-orphans"});
             throw std::runtime_error("docker-compose up failed: " + up.err);
         }
         if (!wait_until_answering(url(), 30)) {
             const std::string last_log = log();
-            stop();
+            compose({"down", "-v", "--remove-orphans"});
             throw std::runtime_error("the compose registry did not answer: " + last_log);
         }
     }
-    ~ComposeRegistry() override { stop(); }
+    ~ComposeRegistry() override { compose({"down", "-v", "--remove-orphans"}); }
 
     std::string host_port() const override { return "127.0.0.1:" + std::to_string(port_); }
     std::string log() const override {
@@ -97,10 +97,23 @@ public:
     fs::path storage_root() const override { return directory_ / "storage"; }
     std::string engine() const override { return "compose"; }
 
-    void stop() override {
-        if (stopped_) return;
-        stopped_ = true;
-        compose({"down", "-v", "--remove-orphans"});
+    // stop, kill and start keep the container, so its log survives a restart.
+    void stop() override { compose({"stop", service_}); }
+    void kill() override { compose({"kill", "-s", "SIGKILL", service_}); }
+    void start() override {
+        const RunResult started = compose({"start", service_});
+        if (started.exit_code != 0 || !wait_until_answering(url(), 30))
+            throw std::runtime_error("the compose registry did not start again: " + started.err);
+    }
+
+    RunResult garbage_collect(const std::vector<std::string>& flags) override {
+        if (wait_until_answering(url(), 0.2))
+            throw std::logic_error("stop the registry before garbage-collect");
+        // A one-off container of the same service: same image, environment and storage.
+        std::vector<std::string> args{"run", "--rm", "--no-deps", "-T", service_, "garbage-collect"};
+        args.insert(args.end(), flags.begin(), flags.end());
+        args.push_back("/etc/docker/registry/config.yml");
+        return compose(args);
     }
 
 private:
@@ -124,7 +137,6 @@ private:
     std::string project_;
     unsigned short port_ = 0;
     std::map<std::string, std::string> environment_;
-    bool stopped_ = false;
 };
 
 }  // namespace

@@ -25,9 +25,18 @@ public:
         throw std::runtime_error("the external engine cannot see the registry's storage; this test needs native or compose");
     }
     std::string engine() const override { return "external"; }
-    void stop() override {}
+    void stop() override { unsupported("stop"); }
+    void kill() override { unsupported("kill"); }
+    void start() override { unsupported("start"); }
+    RunResult garbage_collect(const std::vector<std::string>&) override {
+        unsupported("garbage-collect");
+    }
 
 private:
+    [[noreturn]] void unsupported(const std::string& what) const {
+        throw std::runtime_error("the external engine cannot " + what + " " + url_ +
+                                 "; this test needs native or compose");
+    }
     std::string url_;
     std::string host_port_;
 };

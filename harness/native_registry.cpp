@@ -1,4 +1,5 @@
 // The native engine: Debian's docker-registry binary, one process per instance.
+#include "program_runner.hpp"
 #include "registry_instance.hpp"
 
 #include <boost/process.hpp>
@@ -8,6 +9,7 @@
 #include <csignal>
 
 #include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -55,9 +57,8 @@ nlohmann::json base_config(const fs::path& storage, unsigned short port,
 class NativeRegistry final : public RegistryInstance {
 public:
     NativeRegistry(const RegistrySpec& spec, const fs::path& workdir)
-        : directory_(workdir / spec.role) {
-        const fs::path binary = bp::search_path("docker-registry").string();
-        if (binary.empty())
+        : directory_(workdir / spec.role), binary_(bp::search_path("docker-registry").string()) {
+        if (binary_.empty())
             throw std::runtime_error(
                 "docker-registry is not installed (Debian package docker-registry)");
         fs::create_directories(directory_ / "storage");
@@ -70,12 +71,8 @@ public:
             if (spec.role == "upstream") config["storage"]["delete"]["enabled"] = false;
             config.merge_patch(spec.config_patch);
             // JSON is YAML: the registry reads this file as its config.yml.
-            std::ofstream(directory_ / "config.yml") << config.dump(2) << '\n';
-            child_ = bp::child(binary.string(), "serve", (directory_ / "config.yml").string(),
-                               bp::std_in.close(),
-                               bp::std_out > (directory_ / "access.log").string(),
-                               bp::std_err > (directory_ / "registry.log").string(),
-                               bp::extend::on_exec_setup = DieWithParent{});
+            std::ofstream(config_file()) << config.dump(2) << '\n';
+            launch();
             if (wait_until_answering(url(), 10)) return;
             const bool exited = !child_.running();
             stop();
@@ -91,9 +88,47 @@ public:
     fs::path storage_root() const override { return directory_ / "storage"; }
     std::string engine() const override { return "native"; }
 
-    void stop() override {
+    void stop() override { end(SIGTERM); }
+    void kill() override { end(SIGKILL); }
+
+    void start() override {
+        if (child_.valid() && child_.running()) return;
+        launch();
+        if (!wait_until_answering(url(), 10))
+            throw std::runtime_error("docker-registry did not start again on " + host_port());
+    }
+
+    RunResult garbage_collect(const std::vector<std::string>& flags) override {
+        if (child_.valid() && child_.running())
+            throw std::logic_error("stop the registry before garbage-collect");
+        std::vector<std::string> argv{binary_.string(), "garbage-collect"};
+        argv.insert(argv.end(), flags.begin(), flags.end());
+        argv.push_back(config_file().string());
+        return run_program(argv, {.timeout = std::chrono::seconds(300)});
+    }
+
+private:
+    fs::path config_file() const { return directory_ / "config.yml"; }
+
+    // Appends to the logs, so a restarted registry's log continues the first one's.
+    void launch() {
+        std::FILE* access_log = std::fopen((directory_ / "access.log").c_str(), "a");
+        std::FILE* registry_log = std::fopen((directory_ / "registry.log").c_str(), "a");
+        if (!access_log || !registry_log) {
+            if (access_log) std::fclose(access_log);
+            if (registry_log) std::fclose(registry_log);
+            throw std::runtime_error("cannot open the registry's log files in " + directory_.string());
+        }
+        child_ = bp::child(binary_.string(), "serve", config_file().string(), bp::std_in.close(),
+                           bp::std_out > access_log, bp::std_err > registry_log,
+                           bp::extend::on_exec_setup = DieWithParent{});
+        std::fclose(access_log);
+        std::fclose(registry_log);
+    }
+
+    void end(int signal) {
         if (!child_.valid() || !child_.running()) return;
-        ::kill(child_.id(), SIGTERM);
+        ::kill(child_.id(), signal);
         for (int i = 0; i < 250 && child_.running(); ++i)
             std::this_thread::sleep_for(std::chrono::milliseconds(20));
         if (child_.running()) child_.terminate();
@@ -101,8 +136,8 @@ public:
         child_.wait(ignored);
     }
 
-private:
     fs::path directory_;
+    fs::path binary_;
     unsigned short port_ = 0;
     bp::child child_;
 };

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "observed_exchange.hpp"
+#include "program_runner.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -39,7 +40,18 @@ public:
     virtual std::filesystem::path storage_root() const = 0;
     /// Which engine runs it: "native", "compose" or "external".
     virtual std::string engine() const = 0;
+    /// A clean shutdown (SIGTERM). The storage and the log are kept for start() and for
+    /// inspection; everything is removed when the instance is destroyed.
     virtual void stop() = 0;
+    /// Starts the registry again after stop() or kill(): same port, configuration and
+    /// storage; its log goes on where it left off.
+    virtual void start() = 0;
+    /// A crash, not a shutdown: SIGKILL, for tests of what survives one.
+    virtual void kill() = 0;
+    /// Runs `docker-registry garbage-collect <flags> <config>` over this registry's storage
+    /// and returns what it printed. Stop the registry first: the registry's docs warn that
+    /// collecting under a running registry can delete blobs an upload is about to use.
+    virtual RunResult garbage_collect(const std::vector<std::string>& flags) = 0;
 };
 
 /// The engine named by WORKBOOK_ENGINE ("native" when unset). Throws with a one-line reason

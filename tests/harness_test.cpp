@@ -1,4 +1,5 @@
 // The harness's own promises: fresh registries side by side, always stopped, observed.
+#include "busybox_image.hpp"
 #include "program_runner.hpp"
 #include "registry_instance.hpp"
 #include "scripted_server.hpp"
@@ -92,4 +93,32 @@ TEST_CASE("harness: programs that hang are stopped at their deadline", "[harness
     CHECK(result.timed_out);
     CHECK(result.exit_code != 0);
     CHECK(run_program({"no-such-program-anywhere"}).exit_code == 127);
+}
+
+TEST_CASE("harness: a registry survives stop, kill and start, and garbage-collects while stopped",
+          "[harness]") {
+    Workspace workspace("harness-restart");
+    auto registry = start_registry({}, workspace.path());
+    regclient::RegistryClient client(registry->host_port());
+    seed_busybox(client, "kept", "latest");
+    const auto before = registry->access_log().size();
+
+    CHECK_THROWS_WITH(registry->garbage_collect({"--dry-run"}), Catch::Contains("stop the registry"));
+    registry->stop();
+    CHECK_FALSE(wait_until_answering(registry->url(), 0.3));
+    const RunResult collected = registry->garbage_collect({"--dry-run"});
+    INFO(collected.out << collected.err);
+    CHECK(collected.exit_code == 0);
+    // busybox: a config and a layer are referenced, hence marked; nothing is eligible.
+    CHECK_THAT(collected.out, Catch::Contains("kept: marking manifest"));
+    CHECK_THAT(collected.out, Catch::Contains("3 blobs marked, 0 blobs and 0 manifests eligible for deletion"));
+
+    registry->start();
+    CHECK(client.get_manifest("kept", "latest").parsed.layers.size() == 1);
+    registry->kill();
+    CHECK_FALSE(wait_until_answering(registry->url(), 0.3));
+    registry->start();
+    CHECK(client.get_manifest("kept", "latest").parsed.layers.size() == 1);
+    // One log across restarts: the requests from before are still in it.
+    CHECK(registry->access_log().size() > before);
 }
