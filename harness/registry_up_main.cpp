@@ -2,7 +2,7 @@
 // foreground, printing the registry's access log live (like `docker compose up`). Ctrl-C, or
 // `./workbook down` from another terminal, stops both.
 //
-// Usage: registry_up <state-dir> [native|compose]
+// Usage: registry_up <state-dir> [native|compose [registry-port upstream-port]]
 #include "busybox_image.hpp"
 #include "registry_instance.hpp"
 
@@ -26,10 +26,19 @@ std::string describe(const harness::ObservedExchange& exchange) {
 }  // namespace
 
 int main(int argc, char* argv[]) try {
-    if (argc < 2 || argc > 3) {
-        std::cerr << "usage: registry_up <state-dir> [native|compose]\n";
+    if (argc != 2 && argc != 3 && argc != 5) {
+        std::cerr << "usage: registry_up <state-dir> [native|compose [registry-port upstream-port]]\n";
         return EXIT_FAILURE;
     }
+    const auto port_argument = [&](int index, unsigned short fallback) -> unsigned short {
+        if (argc <= index) return fallback;
+        const int port = std::atoi(argv[index]);
+        if (port < 1 || port > 65535)
+            throw std::invalid_argument(std::string("port '") + argv[index] + "' is not 1-65535");
+        return static_cast<unsigned short>(port);
+    };
+    const unsigned short registry_port = port_argument(3, 5000);
+    const unsigned short upstream_port = port_argument(4, 5001);
     const fs::path state = fs::absolute(argv[1]);
     const std::string engine = argc > 2 ? argv[2] : harness::engine_from_environment();
     fs::create_directories(state);
@@ -43,19 +52,20 @@ int main(int argc, char* argv[]) try {
     pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
     auto upstream = harness::start_registry(
-        {.role = "upstream", .port = 5001, .compose_project = "registry-workbook-upstream"},
+        {.role = "upstream", .port = upstream_port, .compose_project = "registry-workbook-upstream"},
         state, engine);
     auto registry = harness::start_registry(
-        {.role = "registry", .port = 5000, .compose_project = "registry-workbook"}, state, engine);
+        {.role = "registry", .port = registry_port, .compose_project = "registry-workbook"}, state, engine);
     regclient::RegistryClient upstream_client(upstream->host_port());
     // Seeding is idempotent: the same files always give the same digests.
     harness::seed_busybox(upstream_client);
     std::ofstream(state / "registry-up.pid") << ::getpid() << "\n";
 
-    std::cout << "registry  http://localhost:5000  (" << engine << ", storage "
+    std::cout << "registry  http://localhost:" << registry_port << "  (" << engine << ", storage "
               << registry->storage_root().string() << ")\n"
-              << "upstream  http://localhost:5001  (plays Docker Hub: library/busybox:latest)\n"
-              << "Access log of localhost:5000 follows. Ctrl-C or ./workbook down stops both.\n"
+              << "upstream  http://localhost:" << upstream_port
+              << "  (plays Docker Hub: library/busybox:latest)\n"
+              << "Access log of localhost:" << registry_port << " follows. Ctrl-C or ./workbook down stops both.\n"
               << std::flush;
 
     std::size_t shown = 0;

@@ -4,13 +4,19 @@
 #include "registry_instance.hpp"
 #include "scripted_server.hpp"
 #include "scrub.hpp"
+#include "workbook_paths.hpp"
 #include "workspace.hpp"
+
+#include <boost/process.hpp>
 
 #include "regclient/http.hpp"
 
 #include <catch2/catch.hpp>
 
+#include <csignal>
 #include <cstdlib>
+#include <fstream>
+#include <thread>
 
 using namespace harness;
 
@@ -121,4 +127,42 @@ TEST_CASE("harness: a registry survives stop, kill and start, and garbage-collec
     CHECK(client.get_manifest("kept", "latest").parsed.layers.size() == 1);
     // One log across restarts: the requests from before are still in it.
     CHECK(registry->access_log().size() > before);
+}
+
+TEST_CASE("harness: registry_up (./workbook up) serves both registries, logs live, stops on SIGTERM",
+          "[harness]") {
+    namespace bp = boost::process;
+    Workspace workspace("harness-up");
+    const std::string registry_port = std::to_string(free_loopback_port());
+    const std::string upstream_port = std::to_string(free_loopback_port());
+    const auto output = workspace.path() / "up.out";
+    bp::child up((std::filesystem::path(paths::harness_dir) / "registry_up").string(),
+                 (workspace.path() / "state").string(), engine_from_environment(), registry_port,
+                 upstream_port, bp::std_out > output.string(), bp::std_err > bp::null);
+    const auto printed = [&] {
+        std::ifstream in(output);
+        return std::string(std::istreambuf_iterator<char>(in), {});
+    };
+    const auto wait_for = [&](const std::string& text) {
+        for (int i = 0; i < 600 && printed().find(text) == std::string::npos; ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        return printed().find(text) != std::string::npos;
+    };
+    REQUIRE(wait_for("follows"));
+    // The upstream was seeded: busybox is there to copy.
+    regclient::RegistryClient upstream("127.0.0.1:" + upstream_port);
+    CHECK(upstream.get_manifest("library/busybox", "latest").parsed.layers.size() == 1);
+    // A request to the registry shows up in the live log.
+    const RunResult ping = run_program({chapter_program("00_run_a_registry").string(), "127.0.0.1:" + registry_port});
+    CHECK(ping.exit_code == 0);
+    CHECK(wait_for("GET /v2/ -> 200 (2 bytes written, registry-workbook/1.0)"));
+
+    ::kill(up.id(), SIGTERM);
+    std::error_code error;
+    up.wait(error);
+    CHECK(up.exit_code() == 0);
+    CHECK_THAT(printed(), Catch::Contains("Stopping the registries."));
+    CHECK_FALSE(wait_until_answering("http://127.0.0.1:" + registry_port, 0.3));
+    CHECK_FALSE(wait_until_answering("http://127.0.0.1:" + upstream_port, 0.3));
+    CHECK_FALSE(std::filesystem::exists(workspace.path() / "state" / "registry-up.pid"));
 }
