@@ -1,4 +1,5 @@
 // The native engine: Debian's docker-registry binary, one process per instance.
+#include "child_process.hpp"
 #include "program_runner.hpp"
 #include "registry_instance.hpp"
 
@@ -20,21 +21,6 @@ namespace fs = std::filesystem;
 
 namespace harness {
 namespace {
-
-// Dies with its parent: a test killed by a timeout leaves no registry behind.
-struct DieWithParent {
-    template <class Executor>
-    void operator()(Executor&) const {
-        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    }
-};
-
-std::string read_whole(const fs::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
 
 nlohmann::json base_config(const fs::path& storage, unsigned short port,
                            unsigned short debug_port) {
@@ -84,7 +70,7 @@ public:
     ~NativeRegistry() override { stop(); }
 
     std::string host_port() const override { return "127.0.0.1:" + std::to_string(port_); }
-    std::string log() const override { return read_whole(directory_ / "registry.log"); }
+    std::string log() const override { return read_whole_file(directory_ / "registry.log"); }
     fs::path storage_root() const override { return directory_ / "storage"; }
     std::string engine() const override { return "native"; }
 

@@ -1,5 +1,7 @@
 #include "observed_exchange.hpp"
 
+#include "regclient/text.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -11,13 +13,6 @@
 namespace harness {
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() &&
-           std::equal(a.begin(), a.end(), b.begin(), [](unsigned char x, unsigned char y) {
-               return std::tolower(x) == std::tolower(y);
-           });
-}
-
 std::vector<std::pair<std::string, std::string>> header_list(const nlohmann::json& json) {
     std::vector<std::pair<std::string, std::string>> headers;
     for (const auto& field : json) headers.emplace_back(field.at(0), field.at(1));
@@ -28,7 +23,7 @@ std::vector<std::pair<std::string, std::string>> header_list(const nlohmann::jso
 
 std::optional<std::string> ObservedExchange::response_header(std::string_view name) const {
     for (const auto& [field, value] : response_headers)
-        if (iequals(field, name)) return value;
+        if (regclient::equals_ignoring_case(field, name)) return value;
     return std::nullopt;
 }
 
@@ -73,7 +68,7 @@ std::vector<ObservedExchange> read_transcript(const std::filesystem::path& file)
         exchange.request_headers = header_list(json.at("request_headers"));
         exchange.response_headers = header_list(json.at("response_headers"));
         for (const auto& [name, value] : exchange.request_headers)
-            if (iequals(name, "User-Agent")) exchange.user_agent = value;
+            if (regclient::equals_ignoring_case(name, "User-Agent")) exchange.user_agent = value;
         exchanges.push_back(std::move(exchange));
     }
     return exchanges;

@@ -1,5 +1,7 @@
 #include "program_runner.hpp"
 
+#include "child_process.hpp"
+
 #include "workbook_paths.hpp"
 
 #include <boost/process.hpp>
@@ -17,24 +19,6 @@ namespace bp = boost::process;
 namespace fs = std::filesystem;
 
 namespace harness {
-namespace {
-
-struct DieWithParent {
-    template <class Executor>
-    void operator()(Executor&) const {
-        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    }
-};
-
-std::string slurp(const fs::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
-}  // namespace
-
 fs::path chapter_program(const std::string& name) {
     return fs::path(paths::examples_dir) / name;
 }
@@ -78,8 +62,8 @@ RunResult run_program(const std::vector<std::string>& argv, const RunOptions& op
     std::error_code ignored;
     child.wait(ignored);
     result.exit_code = result.timed_out ? -1 : child.exit_code();
-    result.out = slurp(out_file);
-    result.err = slurp(err_file);
+    result.out = read_whole_file(out_file);
+    result.err = read_whole_file(err_file);
     fs::remove(out_file, ignored);
     fs::remove(err_file, ignored);
     return result;

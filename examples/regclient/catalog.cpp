@@ -1,6 +1,7 @@
 #include "regclient/catalog.hpp"
 
 #include "regclient/manifest.hpp"
+#include "regclient/text.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -11,13 +12,6 @@
 
 namespace regclient {
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() &&
-           std::equal(a.begin(), a.end(), b.begin(), [](unsigned char x, unsigned char y) {
-               return std::tolower(x) == std::tolower(y);
-           });
-}
 
 std::string lower(std::string_view text) {
     std::string result(text);
@@ -146,7 +140,7 @@ std::vector<LinkValue> parse_link_header(std::string_view value) {
                 param = scan.peek() == '"' ? scan.quoted() : scan.token();
             }
             // Only the first rel counts (RFC 8288, 3.3).
-            if (iequals(name, "rel") && !seen_rel) {
+            if (equals_ignoring_case(name, "rel") && !seen_rel) {
                 link.relations = split_relations(param);
                 seen_rel = true;
             }
@@ -161,7 +155,7 @@ std::vector<LinkValue> parse_link_header(std::string_view value) {
 std::optional<std::string> next_link(const Headers& headers) {
     // A server may send several Link fields; each may hold several links.
     for (const auto& [name, value] : headers.fields()) {
-        if (!iequals(name, "Link")) continue;
+        if (!equals_ignoring_case(name, "Link")) continue;
         for (const LinkValue& link : parse_link_header(value))
             if (std::find(link.relations.begin(), link.relations.end(), "next") !=
                 link.relations.end())
@@ -206,7 +200,7 @@ std::vector<std::string> list_repositories(RegistryClient& client, unsigned page
                          .repositories = string_array(request, parse_body(request, response),
                                                       "repositories")};
         for (const auto& [name, value] : response.headers.fields())
-            if (iequals(name, "Link")) page.link = page.link ? *page.link + ", " + value : value;
+            if (equals_ignoring_case(name, "Link")) page.link = page.link ? *page.link + ", " + value : value;
         if (const auto target = next_link(response.headers)) {
             page.next = resolve_link(*url, *target);
             if (fetched.contains(*page.next))

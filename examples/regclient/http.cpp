@@ -1,4 +1,5 @@
 #include "regclient/http.hpp"
+#include "regclient/text.hpp"
 
 #include "regclient/digest.hpp"
 
@@ -11,13 +12,6 @@
 
 namespace regclient {
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() &&
-           std::equal(a.begin(), a.end(), b.begin(), [](unsigned char x, unsigned char y) {
-               return std::tolower(x) == std::tolower(y);
-           });
-}
 
 std::string_view trim(std::string_view text) {
     while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front())))
@@ -52,7 +46,7 @@ void Headers::add(std::string name, std::string value) {
 
 std::optional<std::string> Headers::get(std::string_view name) const {
     for (const auto& [field, value] : fields_)
-        if (iequals(field, name)) return value;
+        if (equals_ignoring_case(field, name)) return value;
     return std::nullopt;
 }
 
@@ -162,7 +156,7 @@ struct HttpClient::State {
                 std::string name(trim(line.substr(0, colon)));
                 std::string value(trim(line.substr(colon + 1)));
                 // Credentials never leave the client: not in transcripts, logs or errors.
-                if (iequals(name, "Authorization") || iequals(name, "Proxy-Authorization"))
+                if (equals_ignoring_case(name, "Authorization") || equals_ignoring_case(name, "Proxy-Authorization"))
                     value = "<redacted>";
                 state.exchange.request_headers.add(std::move(name), std::move(value));
             }

@@ -1,0 +1,18 @@
+// The one text helper HTTP needs everywhere: header names compare case-insensitively.
+#pragma once
+
+#include <algorithm>
+#include <cctype>
+#include <string_view>
+
+namespace regclient {
+
+/// ASCII case-insensitive equality, as HTTP header names and parameters compare.
+inline bool equals_ignoring_case(std::string_view a, std::string_view b) {
+    return a.size() == b.size() &&
+           std::equal(a.begin(), a.end(), b.begin(), [](unsigned char x, unsigned char y) {
+               return std::tolower(x) == std::tolower(y);
+           });
+}
+
+}  // namespace regclient
