@@ -2,9 +2,12 @@
 // records what the book shows: each run's output with its HTTP exchanges (scrubbed), and the
 // raw transcript. `./workbook run` shows the same runs to the reader.
 //
-// Usage: record_chapters [--quiet] <output-dir> <chapter-program>...
+// Usage: record_chapters [--quiet] [--collect-after <program>]... <output-dir> <chapter-program>...
 //   Writes <program>.out (output and exchanges), <program>.transcript.jsonl and
 //   <program>.registry.log (the registry's own log lines for that chapter's requests).
+//   --collect-after plays the operator after that chapter: stop the registry, run
+//   garbage-collect (dry run, then for real), start it again; the output goes to
+//   <program>.gc.out.
 #include "busybox_image.hpp"
 #include "program_runner.hpp"
 #include "registry_instance.hpp"
@@ -14,6 +17,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <set>
 #include <sstream>
 
 namespace fs = std::filesystem;
@@ -41,14 +45,42 @@ std::string request_lines_since(const harness::RegistryInstance& registry, std::
     return chapter_lines;
 }
 
+// What an operator does between chapters: stop, collect (dry run, then for real), start.
+// A plain collection only: --delete-untagged would take later chapters' untagged images.
+int collect_garbage(harness::RegistryInstance& registry, const fs::path& output,
+                    const std::vector<std::pair<std::string, std::string>>& replacements) {
+    registry.stop();
+    std::string shown;
+    int failures = 0;
+    for (const std::vector<std::string>& flags : {std::vector<std::string>{"--dry-run"}, std::vector<std::string>{}}) {
+        const harness::RunResult gc = registry.garbage_collect(flags);
+        shown += "$ docker-registry garbage-collect " + (flags.empty() ? "" : flags[0] + " ") +
+                 "config.yml\n" + gc.out + "\n";
+        if (gc.exit_code != 0) {
+            std::cerr << "record_chapters: garbage-collect failed: " << gc.err;
+            ++failures;
+        }
+    }
+    registry.start();
+    std::ofstream(output) << harness::scrub(shown, replacements);
+    return failures;
+}
+
 }  // namespace
 
 int main(int argc, char* argv[]) try {
     int first = 1;
-    const bool quiet = argc > 1 && std::string(argv[1]) == "--quiet";
-    if (quiet) ++first;
+    bool quiet = false;
+    std::set<std::string> collect_after;
+    for (; first < argc && std::string(argv[first]).starts_with("--"); ++first) {
+        const std::string option = argv[first];
+        if (option == "--quiet") quiet = true;
+        else if (option == "--collect-after" && first + 1 < argc) collect_after.insert(argv[++first]);
+        else argc = 0;  // unknown option: fall through to the usage line
+    }
     if (argc < first + 2) {
-        std::cerr << "usage: record_chapters [--quiet] <output-dir> <chapter-program>...\n";
+        std::cerr << "usage: record_chapters [--quiet] [--collect-after <program>]... <output-dir> "
+                     "<chapter-program>...\n";
         return EXIT_FAILURE;
     }
     const fs::path output = fs::absolute(argv[first]);
@@ -64,6 +96,7 @@ int main(int argc, char* argv[]) try {
     const std::vector<std::pair<std::string, std::string>> replacements = {
         {registry->host_port(), "localhost:5000"},
         {upstream->host_port(), "localhost:5001"},
+        {registry->storage_root().string(), "/var/lib/registry"},
         {workspace.path().string() + "/", ""},
     };
 
@@ -79,6 +112,7 @@ int main(int argc, char* argv[]) try {
             {program.string()},
             {.environment = {{"WORKBOOK_REGISTRY", registry->host_port()},
                              {"WORKBOOK_UPSTREAM", upstream->host_port()},
+                             {"WORKBOOK_STORAGE", registry->storage_root().string()},
                              {"WORKBOOK_VERBOSE", "1"},
                              {"WORKBOOK_TRANSCRIPT", transcript.string()}},
              .working_directory = workspace.path(),
@@ -94,6 +128,7 @@ int main(int argc, char* argv[]) try {
             if (quiet) std::cerr << shown;
             ++failures;
         }
+        if (collect_after.contains(name)) failures += collect_garbage(*registry, output / (name + ".gc.out"), replacements);
     }
     return failures == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 } catch (const std::exception& error) {

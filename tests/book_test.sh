@@ -117,7 +117,9 @@ for markdown in "${chapters[@]}"; do
       continue
     fi
     # A program's run shows its exchanges; a .registry.log shows the server's side of them.
-    if [[ $file == *.out ]]; then
+    if [[ $file == *.gc.out ]]; then
+      grep -q 'blobs marked' "$run" || fail "$run holds no garbage-collect summary"
+    elif [[ $file == *.out ]]; then
       grep -q '^< HTTP/1.1 ' "$run" || fail "$run shows no HTTP exchange"
     else
       grep -q '"msg": "response completed' "$run" || fail "$run holds no registry log line"
