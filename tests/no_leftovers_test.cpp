@@ -25,13 +25,15 @@ std::string command_line(const fs::path& process) {
 
 }  // namespace
 
-TEST_CASE("after the suite: no registry process a test started is still running", "[harness]") {
+TEST_CASE("after the suite: no registry or redis process a test started is still running", "[harness]") {
     std::vector<std::string> leftovers;
     for (const auto& entry : fs::directory_iterator("/proc")) {
         const std::string name = entry.path().filename();
         if (name.find_first_not_of("0123456789") != std::string::npos) continue;
         const std::string command = command_line(entry.path());
-        if (command.find("docker-registry serve") != std::string::npos &&
+        const bool ours = command.find("docker-registry serve") != std::string::npos ||
+                          command.find("redis-server") != std::string::npos;
+        if (ours &&
             command.find(Workspace::prefix()) != std::string::npos) {
             leftovers.push_back(name + ": " + command);
             ::kill(std::stoi(name), SIGKILL);
