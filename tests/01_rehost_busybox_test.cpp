@@ -1,6 +1,7 @@
 // Chapter 01: given an upstream serving busybox and an empty registry, when the program
 // re-hosts it and pulls it back, then both registries saw exactly the requests the chapter
 // describes, and the pulled layout verifies.
+#include "test_support.hpp"
 #include "busybox_image.hpp"
 #include "chapter_run.hpp"
 #include "registry_instance.hpp"
@@ -14,6 +15,8 @@
 
 using namespace harness;
 namespace fs = std::filesystem;
+
+using namespace test_support;
 
 namespace {
 
@@ -36,26 +39,12 @@ Registries start_registries(const Workspace& workspace) {
     return {std::move(upstream), std::move(local), busybox, manifest.parsed.references()};
 }
 
-std::size_t index_of(const std::vector<ObservedExchange>& exchanges, const std::string& method,
-                     const std::string& prefix, std::size_t from = 0) {
-    for (std::size_t i = from; i < exchanges.size(); ++i)
-        if (exchanges[i].method == method && exchanges[i].uri.starts_with(prefix)) return i;
-    FAIL("no " << method << " " << prefix << " in\n" << summarize(exchanges));
-    return 0;
-}
-
 std::vector<ObservedExchange> addressed_to(const std::vector<ObservedExchange>& exchanges,
                                            const std::string& host_port) {
     std::vector<ObservedExchange> selected;
     for (const auto& e : exchanges)
         if (e.host == host_port) selected.push_back(e);
     return selected;
-}
-
-bool has_partial_leftovers(const fs::path& directory) {
-    for (const auto& entry : fs::directory_iterator(directory))
-        if (entry.path().filename().string().find(".partial") != std::string::npos) return true;
-    return false;
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 // it apart, then every request got the status and headers the chapter describes, from the
 // client's view and the registry's own, and the layer lists busybox's files. Plus: the layer
 // reader's limits, and bad input.
+#include "child_process.hpp"
+#include "test_support.hpp"
 #include "busybox_image.hpp"
 #include "chapter_run.hpp"
 #include "registry_instance.hpp"
@@ -21,6 +23,8 @@
 using namespace harness;
 namespace fs = std::filesystem;
 namespace media_type = regclient::media_type;
+
+using namespace test_support;
 
 namespace {
 
@@ -69,11 +73,6 @@ std::string base64url_decode(std::string text) {
 }
 
 // What a layer built by LayerBuilder looks like in memory.
-std::string read_file(const fs::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), {}};
-}
-
 // Pushes an image whose one layer is `layer`, with a config naming its diff_id.
 void push_image(regclient::RegistryClient& client, const std::string& repository, const std::string& tag,
                 const regclient::BuiltLayer& layer) {
@@ -248,7 +247,7 @@ TEST_CASE("chapter 02: the layer reader lists entries, checks the diff_id and re
     builder.add_symlink("etc/greeting", "motd");
     builder.add_file("etc/setuid", "x", 04755);
     const auto built = builder.write(workspace.path() / "small.tar.gz");
-    const std::string small = read_file(built.file);
+    const std::string small = harness::read_whole_file(built.file);
 
     SECTION("entries, in tar order, with type, size, mode and link target; the tar's sha256 is the diff_id") {
         const auto listing = regclient::list_layer(small);
@@ -274,7 +273,7 @@ TEST_CASE("chapter 02: the layer reader lists entries, checks the diff_id and re
         fs::resize_file(zeros, std::uint64_t{256} << 20);  // sparse: 256 MiB of zeros
         regclient::LayerBuilder bomb_builder;
         bomb_builder.add_file_from("zeros", zeros, 0644);
-        const std::string bomb = read_file(bomb_builder.write(workspace.path() / "bomb.tar.gz").file);
+        const std::string bomb = harness::read_whole_file(bomb_builder.write(workspace.path() / "bomb.tar.gz").file);
         REQUIRE(bomb.size() < (std::size_t{1} << 20));
 
         // Hand out 4 KiB at a time, so how far the reader got is visible.
@@ -295,7 +294,7 @@ TEST_CASE("chapter 02: the layer reader lists entries, checks the diff_id and re
     SECTION("too many entries, data that is not gzip, and a truncated layer are refused in one line") {
         regclient::LayerBuilder many;
         for (int i = 0; i < 20; ++i) many.add_symlink("link" + std::to_string(i), "target");
-        const std::string crowded = read_file(many.write(workspace.path() / "many.tar.gz").file);
+        const std::string crowded = harness::read_whole_file(many.write(workspace.path() / "many.tar.gz").file);
         CHECK_THROWS_WITH(regclient::list_layer(crowded, {.max_entries = 10}),
                           "layer has more than 10 entries; refusing to read further");
         CHECK_THROWS_WITH(regclient::list_layer(std::string_view("plain text, not gzip")),

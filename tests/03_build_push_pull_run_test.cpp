@@ -2,6 +2,7 @@
 // pushes it and pulls it back, then the layer is deterministic, its two digests and the config
 // and manifest are what the registry stored and served, the unpacked file is the built one
 // byte for byte, and other clients (skopeo; docker in the compose run) read and run it.
+#include "test_support.hpp"
 #include "chapter_run.hpp"
 #include "registry_instance.hpp"
 #include "scripted_server.hpp"
@@ -26,29 +27,11 @@
 using namespace harness;
 namespace fs = std::filesystem;
 
+using namespace test_support;
+
 namespace {
 
 const std::string program = "03_build_push_pull_run";
-
-std::string read_file(const fs::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    REQUIRE(in);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-bool has_partial_leftovers(const fs::path& directory) {
-    for (const auto& entry : fs::recursive_directory_iterator(directory))
-        if (entry.path().filename().string().find(".partial") != std::string::npos) return true;
-    return false;
-}
-
-std::size_t index_of(const std::vector<ObservedExchange>& exchanges, const std::string& method,
-                     const std::string& prefix, std::size_t from = 0) {
-    for (std::size_t i = from; i < exchanges.size(); ++i)
-        if (exchanges[i].method == method && exchanges[i].uri.starts_with(prefix)) return i;
-    FAIL("no " << method << " " << prefix << " after #" << from << " in\n" << summarize(exchanges));
-    return 0;
-}
 
 std::optional<std::string> request_header(const ObservedExchange& exchange, const std::string& name) {
     for (const auto& [key, value] : exchange.request_headers)
@@ -146,8 +129,8 @@ TEST_CASE("chapter 03: build from scratch, push, pull back, verify, unpack, run"
     CHECK(run.result.err.empty());
 
     const fs::path work = workspace.path() / "hello-workbook";
-    const std::string manifest_bytes = read_file(work / "manifest.json");
-    const std::string config_bytes = read_file(work / "config.json");
+    const std::string manifest_bytes = read_existing_file(work / "manifest.json");
+    const std::string config_bytes = read_existing_file(work / "config.json");
     const auto manifest = regclient::Manifest::parse(manifest_bytes, "");
     const auto config = nlohmann::json::parse(config_bytes);
     const regclient::Digest manifest_digest = regclient::digest_of(manifest_bytes);
@@ -267,13 +250,13 @@ TEST_CASE("chapter 03: build from scratch, push, pull back, verify, unpack, run"
         CHECK(regclient::same_contents(blob_data(manifest_digest), work / "manifest.json"));
         const fs::path tag_link = registry->storage_root() /
                                   "docker/registry/v2/repositories/hello-workbook/_manifests/tags/latest/current/link";
-        CHECK(read_file(tag_link) == manifest_digest.str());
+        CHECK(read_existing_file(tag_link) == manifest_digest.str());
     }
 
     SECTION("the pulled layout verifies, and the unpacked files are the built ones, byte for byte") {
         const fs::path layout = work / "pulled.oci";
         CHECK(regclient::verify_oci_layout(layout) == 3);
-        const auto index = nlohmann::json::parse(read_file(layout / "index.json"));
+        const auto index = nlohmann::json::parse(read_existing_file(layout / "index.json"));
         CHECK(index["manifests"][0]["digest"] == manifest_digest.str());
         CHECK(index["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"] == "latest");
         CHECK(regclient::same_contents(layout / "blobs/sha256" / std::string(layer.digest.hex()),
@@ -335,15 +318,15 @@ TEST_CASE("chapter 03: building twice gives the same bytes; --docker changes onl
     const ChapterRun docker_run = run_with({"--docker", docker_image, "schema2"});
     CHECK(regclient::same_contents(workspace.path() / "first/layer.tar.gz", workspace.path() / "schema2/layer.tar.gz"));
     CHECK(regclient::same_contents(workspace.path() / "first/config.json", workspace.path() / "schema2/config.json"));
-    const auto oci = regclient::Manifest::parse(read_file(workspace.path() / "first/manifest.json"), "");
-    const std::string docker_bytes = read_file(workspace.path() / "schema2/manifest.json");
+    const auto oci = regclient::Manifest::parse(read_existing_file(workspace.path() / "first/manifest.json"), "");
+    const std::string docker_bytes = read_existing_file(workspace.path() / "schema2/manifest.json");
     const auto schema2 = regclient::Manifest::parse(docker_bytes, "");
     CHECK(schema2.media_type == regclient::media_type::docker_manifest);
     CHECK(schema2.config->media_type == regclient::media_type::docker_config);
     CHECK(schema2.layers.front().media_type == regclient::media_type::docker_layer_gzip);
     CHECK(schema2.layers.front().digest == oci.layers.front().digest);
     CHECK(schema2.config->digest == oci.config->digest);
-    CHECK(regclient::digest_of(docker_bytes) != regclient::digest_of(read_file(workspace.path() / "first/manifest.json")));
+    CHECK(regclient::digest_of(docker_bytes) != regclient::digest_of(read_existing_file(workspace.path() / "first/manifest.json")));
     const auto put = select(docker_run.transcript, "PUT", "/v2/hello-workbook/manifests/schema2");
     REQUIRE(put.size() == 1);
     CHECK(request_header(put.front(), "Content-Type") == std::string(regclient::media_type::docker_manifest));
@@ -374,7 +357,7 @@ TEST_CASE("chapter 03: building twice gives the same bytes; --docker changes onl
         CHECK(refused.result.exit_code == 1);
         CHECK(is_one_line(refused.result.err));
         CHECK_THAT(refused.result.err, Catch::StartsWith(program + ": precious exists and is not this chapter's folder"));
-        CHECK(read_file(workspace.path() / "precious/notes.txt") == "mine\n");
+        CHECK(read_existing_file(workspace.path() / "precious/notes.txt") == "mine\n");
         CHECK(refused.transcript.empty());
     }
 
@@ -389,7 +372,7 @@ TEST_CASE("chapter 03: building twice gives the same bytes; --docker changes onl
         } cleanup;
         for (const char* folder : {"first", "schema2"}) {
             const std::string tag = folder == std::string("first") ? "latest" : "schema2";
-            const std::string bytes = read_file(workspace.path() / folder / "manifest.json");
+            const std::string bytes = read_existing_file(workspace.path() / folder / "manifest.json");
             const auto built = regclient::Manifest::parse(bytes, "");
             const std::string image = "localhost:" + port + "/hello-workbook:" + tag;
             cleanup.images.push_back(image);
@@ -413,9 +396,9 @@ TEST_CASE("chapter 03: building twice gives the same bytes; --docker changes onl
             if (e.user_agent.starts_with("docker/"))
                 by_docker.push_back(e.method + " " + e.uri + " " + std::to_string(e.status));
         const auto digest_in = [&](const std::string& folder) {
-            return regclient::digest_of(read_file(workspace.path() / folder / "manifest.json")).str();
+            return regclient::digest_of(read_existing_file(workspace.path() / folder / "manifest.json")).str();
         };
-        const auto oci = regclient::Manifest::parse(read_file(workspace.path() / "first/manifest.json"), "");
+        const auto oci = regclient::Manifest::parse(read_existing_file(workspace.path() / "first/manifest.json"), "");
         std::vector<std::string> expected{
             "GET /v2/ 200", "HEAD /v2/hello-workbook/manifests/latest 200",
             "GET /v2/hello-workbook/manifests/" + digest_in("first") + " 200",
@@ -570,7 +553,7 @@ TEST_CASE("chapter 03: a corrupted blob in the registry fails the pull and keeps
     const std::vector<std::string> args{registry->host_port() + "/hello-workbook:latest", "hello-workbook"};
     REQUIRE(run_chapter(program, args, workspace).result.exit_code == 0);
     const fs::path work = workspace.path() / "hello-workbook";
-    const std::string manifest_before = read_file(work / "manifest.json");
+    const std::string manifest_before = read_existing_file(work / "manifest.json");
     const auto layer = regclient::Manifest::parse(manifest_before, "").layers.front();
 
     // Flip one byte of the layer in the registry's storage: it still claims the old digest.
@@ -594,7 +577,7 @@ TEST_CASE("chapter 03: a corrupted blob in the registry fails the pull and keeps
     CHECK(select(run.transcript, "POST").empty());
     CHECK(select(run.transcript, "HEAD", "/v2/hello-workbook/blobs/" + layer.digest.str()).front().status == 200);
     // The previous run's folder is untouched, and no temporary folder is left.
-    CHECK(read_file(work / "manifest.json") == manifest_before);
+    CHECK(read_existing_file(work / "manifest.json") == manifest_before);
     CHECK(regclient::same_contents(work / "rootfs/hello", chapter_program("hello")));
     CHECK_FALSE(has_partial_leftovers(workspace.path()));
 }
@@ -691,7 +674,7 @@ TEST_CASE("chapter 03: the extractor refuses every way out of its folder, and wr
         CHECK_FALSE(fs::exists(base / "sub" / "rootfs"));
         CHECK(contents_of(base) == std::set<std::string>{"outside.txt", "sub"});
         CHECK(fs::is_empty(base / "sub"));
-        CHECK(read_file(base / "outside.txt") == "precious\n");
+        CHECK(read_existing_file(base / "outside.txt") == "precious\n");
     }
 
     SECTION("not a layer at all") {
@@ -708,11 +691,11 @@ TEST_CASE("chapter 03: the extractor refuses every way out of its folder, and wr
         const auto extracted = regclient::extract_layer(layer, base / "sub" / "rootfs");
         CHECK(extracted.entries == 5);
         const fs::path rootfs = base / "sub" / "rootfs";
-        CHECK(read_file(rootfs / "etc/b") == "aaa");
+        CHECK(read_existing_file(rootfs / "etc/b") == "aaa");
         CHECK(fs::equivalent(rootfs / "etc/a", rootfs / "etc/b"));
         CHECK_FALSE(fs::is_symlink(rootfs / "etc/c"));
-        CHECK(read_file(rootfs / "etc/c") == "replaces the symlink");
-        CHECK(read_file(rootfs / "etc/a") == "aaa");
+        CHECK(read_existing_file(rootfs / "etc/c") == "replaces the symlink");
+        CHECK(read_existing_file(rootfs / "etc/a") == "aaa");
         CHECK(contents_of(base / "sub") == std::set<std::string>{"rootfs"});
         CHECK_THROWS_WITH(regclient::extract_layer(layer, rootfs), Catch::Contains("already exists"));
     }

@@ -4,6 +4,7 @@
 // (a HEAD answered 200, a mount answered 201), its storage holds every base layer exactly once,
 // linked from each repository, and grew by the new layer, config and manifest only; and in the
 // compose run `docker build` + `docker push` of an image on the same base re-use it the same way.
+#include "test_support.hpp"
 #include "busybox_image.hpp"
 #include "chapter_run.hpp"
 #include "registry_instance.hpp"
@@ -24,6 +25,8 @@
 
 using namespace harness;
 namespace fs = std::filesystem;
+
+using namespace test_support;
 
 namespace {
 
@@ -75,12 +78,6 @@ std::multimap<std::string, std::uint64_t> stored_blobs(const RegistryInstance& r
 std::uint64_t total_bytes(const std::multimap<std::string, std::uint64_t>& blobs) {
     return std::accumulate(blobs.begin(), blobs.end(), std::uint64_t{0},
                            [](std::uint64_t sum, const auto& blob) { return sum + blob.second; });
-}
-
-std::string read_file(const fs::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    REQUIRE(in);
-    return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 // docker escapes the ':' of a digest in query strings; our client does not.
@@ -249,8 +246,8 @@ TEST_CASE("chapter 05: an extending image pushed three ways; the registry's log 
     for (const std::string repository : {"my-busybox", "my-app", "my-app-naive"}) {
         INFO(repository);
         const fs::path layers = v2(*registry) / "repositories" / repository / "_layers/sha256";
-        CHECK(read_file(layers / std::string(base_layer.hex()) / "link") == base_layer.str());
-        CHECK(read_file(layers / std::string(new_layer.digest.hex()) / "link") == new_layer.digest.str());
+        CHECK(read_existing_file(layers / std::string(base_layer.hex()) / "link") == base_layer.str());
+        CHECK(read_existing_file(layers / std::string(new_layer.digest.hex()) / "link") == new_layer.digest.str());
         // No upload left half-way: every session ended in a blob.
         const fs::path uploads = v2(*registry) / "repositories" / repository / "_uploads";
         CHECK((!fs::exists(uploads) || fs::is_empty(uploads)));

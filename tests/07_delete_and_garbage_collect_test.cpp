@@ -3,6 +3,8 @@
 // the digest (202) and dropped every tag, yet kept every byte on disk. Then the test plays the
 // operator the program cannot be: it stops the registry, runs the garbage collector (dry run,
 // real, --delete-untagged) and measures what left the disk and what the registry serves after.
+#include "child_process.hpp"
+#include "test_support.hpp"
 #include "busybox_image.hpp"
 #include "chapter_run.hpp"
 #include "registry_instance.hpp"
@@ -21,6 +23,8 @@
 
 using namespace harness;
 namespace fs = std::filesystem;
+
+using namespace test_support;
 
 namespace {
 
@@ -52,13 +56,6 @@ fs::path revision_link(const RegistryInstance& registry, const std::string& repo
 
 fs::path layer_link(const RegistryInstance& registry, const std::string& repository, const regclient::Digest& digest) {
     return repository_dir(registry, repository) / "_layers/sha256" / std::string(digest.hex()) / "link";
-}
-
-std::string read_file(const fs::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    std::ostringstream bytes;
-    bytes << in.rdbuf();
-    return bytes.str();
 }
 
 // The digests the collector printed after `marker`, e.g. "blob eligible for deletion: ".
@@ -138,7 +135,7 @@ TEST_CASE("chapter 07: delete by tag and by digest, then garbage-collect as the 
     const fs::path app_data =
         local->storage_root() / "docker/registry/v2/blobs/sha256" / app_hex.substr(0, 2) / app_hex / "data";
     REQUIRE(fs::exists(app_data));
-    const std::string app_bytes = read_file(app_data);
+    const std::string app_bytes = harness::read_whole_file(app_data);
     CHECK(regclient::digest_of(app_bytes) == app_digest);
     const auto app = regclient::Manifest::parse(app_bytes, regclient::media_type::oci_manifest);
     REQUIRE(app.layers.size() == 2);

@@ -4,6 +4,8 @@
 // where the upload stood and went on from there, the registry received every byte range
 // exactly once, and the blob it stored has the file's digest. Bad input fails in one line and
 // leaves nothing half-written.
+#include "child_process.hpp"
+#include "test_support.hpp"
 #include "chapter_run.hpp"
 #include "registry_instance.hpp"
 #include "scripted_server.hpp"
@@ -26,14 +28,11 @@
 using namespace harness;
 namespace fs = std::filesystem;
 
+using namespace test_support;
+
 namespace {
 
 const std::string program = "08_chunked_and_resumable_uploads";
-
-std::string read_file(const fs::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 // A file of `size` bytes the program has not seen before.
 fs::path make_file(const fs::path& file, std::size_t size, unsigned seed) {
@@ -209,7 +208,7 @@ TEST_CASE("chapter 08: the book's run: by hand, then chunks, interrupted and res
         CHECK(session[7].response_header("Docker-Content-Digest") == digest.str());
         // The registry accepted each byte range once, and stored exactly the file.
         CHECK(accepted_patch_offsets(*registry, uuid) == chunk_starts(4608 * 1024, 1024 * 1024));
-        CHECK(read_file(blob_data(*registry, digest)) == read_file(sample));
+        CHECK(harness::read_whole_file(blob_data(*registry, digest)) == harness::read_whole_file(sample));
         // A finished session leaves nothing behind in the repository's _uploads.
         CHECK_FALSE(fs::exists(registry->storage_root() / "docker/registry/v2/repositories/chunked-upload/_uploads" / uuid));
         CHECK_THAT(run.result.out, Catch::Contains("Resumed from chunked-upload.bin.upload.json: it says 2097152 bytes "
@@ -264,7 +263,7 @@ TEST_CASE("chapter 08: the registry is killed between chunks, restarted, and the
     // Its log, across the crash: every chunk accepted once, no request of the session refused.
     CHECK(accepted_patch_offsets(*registry, uuid) == chunk_starts(size, chunk));
     for (const auto& e : of_session(registry->access_log(), uuid)) CHECK(e.status < 300);
-    CHECK(read_file(blob_data(*registry, digest)) == read_file(file));
+    CHECK(harness::read_whole_file(blob_data(*registry, digest)) == harness::read_whole_file(file));
     CHECK(leftovers(workspace.path()).empty());
     CHECK_THAT(second.result.out, Catch::Contains("it says 1572864 bytes were acknowledged; the registry holds 1572864"));
 }
@@ -299,13 +298,13 @@ TEST_CASE("chapter 08: the client is killed for real (SIGKILL) mid-upload and re
         std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
     client.wait();
-    INFO(read_file(workspace.path() / "killed.out") << read_file(workspace.path() / "killed.err"));
+    INFO(harness::read_whole_file(workspace.path() / "killed.out") << harness::read_whole_file(workspace.path() / "killed.err"));
     REQUIRE(killed);
     REQUIRE(WIFSIGNALED(client.native_exit_code()));
 
     // The state file survived whole, and it is the one written after the last acknowledged chunk.
     const auto saved = regclient::UploadCheckpoint::load(state_file);
-    const std::string before = read_file(state_file);
+    const std::string before = harness::read_whole_file(state_file);
     CHECK(saved.acknowledged % chunk == 0);
     CHECK(saved.acknowledged < size);
     bool answered = false;
@@ -326,7 +325,7 @@ TEST_CASE("chapter 08: the client is killed for real (SIGKILL) mid-upload and re
         CHECK(resumed.result.exit_code == 1);
         CHECK(is_one_line(resumed.result.err));
         CHECK_THAT(resumed.result.err, Catch::Contains("BLOB_UPLOAD_INVALID") && Catch::Contains("start a new upload"));
-        CHECK(read_file(state_file) == before);
+        CHECK(harness::read_whole_file(state_file) == before);
         bool in_flight = false;
         for (const auto& e : of_session(registry->access_log(), uuid))
             in_flight = in_flight || (e.method == "PATCH" && e.uri == path_of(saved.location));
@@ -344,7 +343,7 @@ TEST_CASE("chapter 08: the client is killed for real (SIGKILL) mid-upload and re
     // Nothing sent twice: the registry accepted each chunk once, and nothing else.
     CHECK(accepted_patch_offsets(*registry, uuid) == chunk_starts(size, chunk));
     for (const auto& e : of_session(registry->access_log(), uuid)) CHECK(e.status < 300);
-    CHECK(read_file(blob_data(*registry, digest)) == read_file(file));
+    CHECK(harness::read_whole_file(blob_data(*registry, digest)) == harness::read_whole_file(file));
     CHECK(leftovers(workspace.path()).empty());
 }
 
@@ -391,7 +390,7 @@ TEST_CASE("chapter 08: a resume the registry refuses, or of a file that changed"
             run_chapter(program, {"--chunk-size", "1K", "--stop-after", "1", "data.bin", target}, workspace);
         REQUIRE(first.result.exit_code == 0);
         const auto saved = regclient::UploadCheckpoint::load(state_file);
-        const std::string before = read_file(state_file);
+        const std::string before = harness::read_whole_file(state_file);
         c.meanwhile(saved);
         const ChapterRun resumed = run_chapter(program, {"--resume", "data.bin.upload.json"}, workspace);
         INFO(resumed.result.out << resumed.result.err);
@@ -400,7 +399,7 @@ TEST_CASE("chapter 08: a resume the registry refuses, or of a file that changed"
         CHECK(is_one_line(resumed.result.err));
         CHECK_THAT(resumed.result.err, Catch::StartsWith(program + ": " + c.begins) && Catch::Contains(c.expected));
         // Nothing written: the state file is as it was, nothing sent, nothing stored.
-        CHECK(read_file(state_file) == before);
+        CHECK(harness::read_whole_file(state_file) == before);
         CHECK(leftovers(workspace.path()) == std::set<std::string>{"data.bin.upload.json"});
         for (const auto& e : resumed.transcript) CHECK(e.method == "GET");
     }
@@ -462,7 +461,7 @@ TEST_CASE("chapter 08: bad input fails in one line, before anything is written o
     Workspace workspace("chapter08-bad");
     auto registry = start_registry({.role = "registry"}, workspace.path());
     const std::string target = registry->host_port() + "/bad";
-    const std::string data = read_file(make_file(workspace.path() / "data.bin", 3000, 6));
+    const std::string data = harness::read_whole_file(make_file(workspace.path() / "data.bin", 3000, 6));
     fs::create_directory(workspace.path() / "a-folder");
     ScriptedServer broken([](const std::string&, const std::string&) {
         return ScriptedResponse{.status = 500,
@@ -502,7 +501,7 @@ TEST_CASE("chapter 08: bad input fails in one line, before anything is written o
         CHECK(is_one_line(run.result.err));
         CHECK_THAT(run.result.err, Catch::StartsWith(program + ": ") && Catch::Contains(c.expected));
         CHECK(leftovers(workspace.path()).empty());
-        CHECK(read_file(workspace.path() / "data.bin") == data);
+        CHECK(harness::read_whole_file(workspace.path() / "data.bin") == data);
     }
     // Every case stopped before it asked the registry anything.
     CHECK(by_the_program(registry->access_log()).empty());

@@ -5,6 +5,7 @@
 // chapter says, the pull fetched the arm64 image and nothing of the amd64 one, and skopeo (and,
 // in the compose run, docker) read the same digests. Garbage collection with
 // --delete-untagged then leaves the index dangling; plain garbage collection does not.
+#include "test_support.hpp"
 #include "chapter_run.hpp"
 #include "registry_instance.hpp"
 
@@ -26,30 +27,12 @@
 using namespace harness;
 namespace fs = std::filesystem;
 
+using namespace test_support;
+
 namespace {
 
 const std::string program = "09_multi_platform_images";
 const std::string repository = "multi-platform-hello";
-
-std::string read_file(const fs::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    REQUIRE(in);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-bool has_partial_leftovers(const fs::path& directory) {
-    for (const auto& entry : fs::recursive_directory_iterator(directory))
-        if (entry.path().filename().string().find(".partial") != std::string::npos) return true;
-    return false;
-}
-
-std::size_t index_of(const std::vector<ObservedExchange>& exchanges, const std::string& method,
-                     const std::string& prefix, std::size_t from = 0) {
-    for (std::size_t i = from; i < exchanges.size(); ++i)
-        if (exchanges[i].method == method && exchanges[i].uri.starts_with(prefix)) return i;
-    FAIL("no " << method << " " << prefix << " after #" << from << " in\n" << summarize(exchanges));
-    return 0;
-}
 
 // The first exchange for exactly `uri` (no prefix match: "latest" is not "latest-docker").
 std::size_t exactly(const std::vector<ObservedExchange>& exchanges, const std::string& method,
@@ -145,8 +128,8 @@ TEST_CASE("chapter 09: two platforms behind one tag, and a pull for linux/arm64"
     INFO("client saw:\n" << summarize(run.transcript));
 
     const fs::path work = workspace.path() / "work";
-    const std::string index_bytes = read_file(work / "index.json");
-    const std::string list_bytes = read_file(work / "manifest-list.json");
+    const std::string index_bytes = read_existing_file(work / "index.json");
+    const std::string list_bytes = read_existing_file(work / "manifest-list.json");
     const regclient::Digest index_digest = regclient::digest_of(index_bytes);
     const regclient::Digest list_digest = regclient::digest_of(list_bytes);
     const auto index = regclient::Manifest::parse(index_bytes, "");
@@ -186,14 +169,14 @@ TEST_CASE("chapter 09: two platforms behind one tag, and a pull for linux/arm64"
         CHECK(arm64.config_json["architecture"] == "arm64");
         CHECK(amd64.layer.digest != arm64.layer.digest);
         CHECK(amd64.config.digest != arm64.config.digest);
-        CHECK(read_file(amd64.rootfs / "etc/platform") == "linux/amd64\n");
-        CHECK(read_file(arm64.rootfs / "etc/platform") == "linux/arm64/v8\n");
+        CHECK(read_existing_file(amd64.rootfs / "etc/platform") == "linux/amd64\n");
+        CHECK(read_existing_file(arm64.rootfs / "etc/platform") == "linux/arm64/v8\n");
         // amd64 carries a real amd64 program, Debian's static busybox; arm64 has no program.
         CHECK(regclient::same_contents(amd64.rootfs / "bin/busybox", "/bin/busybox"));
         CHECK(regclient::elf_architecture(amd64.rootfs / "bin/busybox") == "amd64");
         CHECK(fs::read_symlink(amd64.rootfs / "bin/sh") == "busybox");
         CHECK_FALSE(fs::exists(arm64.rootfs / "bin"));
-        CHECK(read_file(arm64.rootfs / "hello.sh") == read_file(amd64.rootfs / "hello.sh"));
+        CHECK(read_existing_file(arm64.rootfs / "hello.sh") == read_existing_file(amd64.rootfs / "hello.sh"));
         for (const StoredImage* stored : {&amd64, &arm64})
             CHECK(stored->config_json["config"]["Cmd"] == nlohmann::json{"/bin/sh", "/hello.sh"});
         // The amd64 image runs here, the way `docker run` would start it.
@@ -307,7 +290,7 @@ TEST_CASE("chapter 09: two platforms behind one tag, and a pull for linux/arm64"
     SECTION("the layout holds the arm64 image alone, every byte verified") {
         const fs::path layout = work / "pulled.oci";
         CHECK(regclient::verify_oci_layout(layout) == 3);
-        const auto layout_index = nlohmann::json::parse(read_file(layout / "index.json"));
+        const auto layout_index = nlohmann::json::parse(read_existing_file(layout / "index.json"));
         CHECK(layout_index["manifests"].size() == 1);
         CHECK(layout_index["manifests"][0]["digest"] == arm64.oci.digest.str());
         CHECK(layout_index["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"] == "latest");
@@ -343,7 +326,7 @@ TEST_CASE("chapter 09: two platforms behind one tag, and a pull for linux/arm64"
                                       "oci:" + (workspace.path() / "skopeo-arm64").string() + ":latest"});
         INFO(one.out << one.err);
         REQUIRE(one.exit_code == 0);
-        const auto one_index = nlohmann::json::parse(read_file(workspace.path() / "skopeo-arm64/index.json"));
+        const auto one_index = nlohmann::json::parse(read_existing_file(workspace.path() / "skopeo-arm64/index.json"));
         CHECK(one_index["manifests"][0]["digest"] == arm64.oci.digest.str());
         CHECK(regclient::verify_oci_layout(workspace.path() / "skopeo-arm64") == 3);
 
@@ -352,7 +335,7 @@ TEST_CASE("chapter 09: two platforms behind one tag, and a pull for linux/arm64"
                                       "oci:" + (workspace.path() / "skopeo-all").string() + ":latest"});
         INFO(all.out << all.err);
         REQUIRE(all.exit_code == 0);
-        const auto all_index = nlohmann::json::parse(read_file(workspace.path() / "skopeo-all/index.json"));
+        const auto all_index = nlohmann::json::parse(read_existing_file(workspace.path() / "skopeo-all/index.json"));
         CHECK(all_index["manifests"][0]["digest"] == index_digest.str());
         CHECK(regclient::verify_oci_layout(workspace.path() / "skopeo-all") == 7);
 
@@ -414,9 +397,9 @@ TEST_CASE("chapter 09: --delete-untagged collects the untagged children and leav
     auto registry = start_registry({.role = "registry"}, workspace.path());
     const std::string image = registry->host_port() + "/" + repository + ":latest";
     REQUIRE(run_chapter(program, {image, "work"}, workspace).result.exit_code == 0);
-    const std::string index_bytes = read_file(workspace.path() / "work/index.json");
+    const std::string index_bytes = read_existing_file(workspace.path() / "work/index.json");
     const auto index = regclient::Manifest::parse(index_bytes, "");
-    const auto list = regclient::Manifest::parse(read_file(workspace.path() / "work/manifest-list.json"), "");
+    const auto list = regclient::Manifest::parse(read_existing_file(workspace.path() / "work/manifest-list.json"), "");
     auto client = harness_client(*registry);
     fs::create_directories(workspace.path() / "scratch");
     const auto images = read_back(client, workspace.path() / "scratch", index, list);
@@ -484,7 +467,7 @@ TEST_CASE("chapter 09: --delete-untagged collects the untagged children and leav
     INFO(again.result.out << again.result.err);
     REQUIRE(again.result.exit_code == 0);
     CHECK(select(again.transcript, "PUT", "/v2/" + repository + "/blobs/uploads/").size() == 4);
-    CHECK(read_file(workspace.path() / "again/index.json") == index_bytes);
+    CHECK(read_existing_file(workspace.path() / "again/index.json") == index_bytes);
     for (const auto& child : children) CHECK(fetch(client, "GET", "manifests/" + child).status == 200);
 }
 
@@ -536,7 +519,7 @@ TEST_CASE("chapter 09: bad input gets a one-line error and leaves nothing half-w
         CHECK_THAT(run.result.err, Catch::StartsWith(program + ": ") && Catch::Contains(c.expected));
         CHECK_FALSE(fs::exists(workspace.path() / "work"));
         CHECK_FALSE(has_partial_leftovers(workspace.path()));
-        CHECK(read_file(workspace.path() / "precious/notes.txt") == "mine\n");
+        CHECK(read_existing_file(workspace.path() / "precious/notes.txt") == "mine\n");
         if (!c.talks_to_registry) {
             CHECK(select(run.transcript, "PUT").empty());
             CHECK(select(run.transcript, "POST").empty());

@@ -79,7 +79,11 @@ Manifest Manifest::parse(std::string_view bytes, std::string_view content_type) 
     const auto json = nlohmann::json::parse(bytes, nullptr, /*allow_exceptions=*/false);
     if (json.is_discarded()) reject("the body is not JSON");
     if (!json.is_object()) reject("the body is not a JSON object");
-    if (json.value("schemaVersion", 0) != 2) reject("schemaVersion is not 2");
+    // Checked by type first: value() would throw nlohmann's type_error for a non-number and
+    // convert an out-of-range float to int (undefined behaviour).
+    const auto version = json.find("schemaVersion");
+    if (version == json.end() || !version->is_number_integer() || version->get<std::int64_t>() != 2)
+        reject("schemaVersion is not 2");
 
     // The body's own mediaType wins; OCI makes it optional, so fall back to Content-Type.
     const std::string declared = json.contains("mediaType") && json["mediaType"].is_string()

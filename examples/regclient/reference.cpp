@@ -17,6 +17,9 @@ const std::regex host_pattern("[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\\[[0-9
 }
 
 void check_registry(std::string_view text, std::string_view registry) {
+    // A DNS name has at most 253 characters; checked before the regex, whose recursive
+    // matcher (libstdc++) overflows the stack on inputs of some ten thousand characters.
+    if (registry.size() > 255) reject(text, "the registry name is longer than 255 characters");
     std::string_view host = registry;
     if (const auto colon = registry.rfind(':');
         colon != std::string_view::npos && registry.back() != ']') {

@@ -1,0 +1,42 @@
+// What several chapter tests need beyond the harness: reading files, finding an exchange in
+// order, and checking that nothing half-written was left behind.
+#pragma once
+
+#include "observed_exchange.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace test_support {
+
+/// The file's bytes; the test fails if it cannot be opened.
+inline std::string read_existing_file(const std::filesystem::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    REQUIRE(in);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+/// True if any ".partial" file or folder is left anywhere below `directory`.
+inline bool has_partial_leftovers(const std::filesystem::path& directory) {
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(directory))
+        if (entry.path().filename().string().find(".partial") != std::string::npos) return true;
+    return false;
+}
+
+/// The index of the first `method` exchange at or after `from` whose URI starts with
+/// `prefix`; fails the test, listing what was seen, if there is none.
+inline std::size_t index_of(const std::vector<harness::ObservedExchange>& exchanges,
+                            const std::string& method, const std::string& prefix,
+                            std::size_t from = 0) {
+    for (std::size_t i = from; i < exchanges.size(); ++i)
+        if (exchanges[i].method == method && exchanges[i].uri.starts_with(prefix)) return i;
+    FAIL("no " << method << " " << prefix << " after #" << from << " in\n"
+               << harness::summarize(exchanges));
+    return 0;
+}
+
+}  // namespace test_support
