@@ -1,9 +1,11 @@
 // The shared library's pieces on their own: digests, references, manifests, layers, layouts.
 #include "regclient/digest.hpp"
 #include "regclient/layer_builder.hpp"
+#include "regclient/layer_extractor.hpp"
 #include "regclient/manifest.hpp"
 #include "regclient/oci_layout.hpp"
 #include "regclient/reference.hpp"
+#include "workbook_paths.hpp"
 #include "workspace.hpp"
 
 #include <archive.h>
@@ -187,4 +189,17 @@ TEST_CASE("layouts: nothing appears unless every blob verified", "[library]") {
     // A corrupted blob on disk is caught by verification.
     std::ofstream(good / "blobs" / "sha256" / std::string(config_blob.digest.hex())) << "{ }";
     CHECK_THROWS_WITH(verify_oci_layout(good), Catch::Contains("is corrupt"));
+}
+
+TEST_CASE("extraction: links that only escape together are refused (fuzzer finding)", "[library]") {
+    // p -> . and q -> p/.. each look inside the layer as text; together q is the parent folder.
+    harness::Workspace workspace("library-symlink-escape");
+    const fs::path reproducer =
+        fs::path(harness::paths::source_dir) / "fuzz" / "known" / "extractor_symlink_escape.tar";
+    REQUIRE(fs::exists(reproducer));
+    const fs::path target = workspace.path() / "root";
+    CHECK_THROWS_WITH(extract_layer(reproducer, target), Catch::Contains("resolves outside the layer"));
+    CHECK_FALSE(fs::exists(target));
+    for (const auto& entry : fs::directory_iterator(workspace.path()))
+        CHECK(entry.path().filename().string().find("partial") == std::string::npos);
 }

@@ -1,5 +1,7 @@
 #include "regclient/digest.hpp"
 
+#include "regclient/text.hpp"
+
 #include <openssl/evp.h>
 
 #include <array>
@@ -13,17 +15,17 @@ Digest Digest::parse(std::string_view text) {
     if (!text.starts_with(prefix)) {
         const auto colon = text.find(':');
         if (colon == std::string_view::npos)
-            throw std::invalid_argument("invalid digest '" + std::string(text) +
+            throw std::invalid_argument("invalid digest '" + printable(text) +
                                         "': expected sha256:<64 hex characters>");
         throw std::invalid_argument("unsupported digest algorithm '" +
-                                    std::string(text.substr(0, colon)) + "' (only sha256)");
+                                    printable(text.substr(0, colon)) + "' (only sha256)");
     }
     const auto hex = text.substr(prefix.size());
     const bool well_formed =
         hex.size() == 64 &&
         hex.find_first_not_of("0123456789abcdef") == std::string_view::npos;
     if (!well_formed)
-        throw std::invalid_argument("invalid digest '" + std::string(text) +
+        throw std::invalid_argument("invalid digest '" + printable(text) +
                                     "': expected sha256:<64 lower-case hex characters>");
     return Digest(std::string(text));
 }

@@ -103,6 +103,22 @@ void check_symlink_target(const std::vector<std::string>& link, const std::strin
     }
 }
 
+// Each link's target is checked as text when it is written, but a later link can change what
+// an earlier one means (p -> ., then q -> p/..). So once everything is written, every symlink
+// is resolved the way the kernel would, and must still land inside the extracted tree.
+void check_symlinks_stay_inside(const fs::path& root, const std::string& layer_name) {
+    const fs::path inside = fs::weakly_canonical(root);
+    for (const auto& entry : fs::recursive_directory_iterator(root)) {
+        if (!entry.is_symlink()) continue;
+        const fs::path resolved = fs::weakly_canonical(entry.path());
+        const auto [end, _] = std::mismatch(inside.begin(), inside.end(), resolved.begin(), resolved.end());
+        if (end != inside.end())
+            throw std::runtime_error(layer_name + ": symlink " +
+                                     entry.path().lexically_relative(root).string() +
+                                     " resolves outside the layer");
+    }
+}
+
 // Nothing may be written through a symlink: every folder on the way must be a real folder.
 void check_no_symlink_on_the_way(const fs::path& root, const std::vector<std::string>& parts,
                                  const std::string& what) {
@@ -200,6 +216,7 @@ ExtractedLayer extract_layer(const fs::path& layer_file, const fs::path& target,
     // Closing applies the folders' permissions and times, deferred until their files exist.
     if (archive_write_close(writer.get()) < ARCHIVE_WARN)
         throw std::runtime_error(layer_name + ": " + reason_of(writer.get()));
+    check_symlinks_stay_inside(staged.path(), layer_name);
     staged.commit();
     return extracted;
 }

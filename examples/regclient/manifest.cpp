@@ -1,12 +1,14 @@
 #include "regclient/manifest.hpp"
 
+#include "regclient/text.hpp"
+
 #include <stdexcept>
 
 namespace regclient {
 namespace {
 
 [[noreturn]] void reject(const std::string& why) {
-    throw std::invalid_argument("invalid manifest: " + why);
+    throw std::invalid_argument("invalid manifest: " + printable(why));
 }
 
 // The media type without parameters such as "; charset=utf-8".

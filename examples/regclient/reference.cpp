@@ -1,5 +1,7 @@
 #include "regclient/reference.hpp"
 
+#include "regclient/text.hpp"
+
 #include <charconv>
 #include <regex>
 #include <stdexcept>
@@ -13,7 +15,7 @@ const std::regex tag_pattern("[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}");
 const std::regex host_pattern("[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\\[[0-9A-Fa-f:.]+\\]");
 
 [[noreturn]] void reject(std::string_view text, const std::string& why) {
-    throw std::invalid_argument("invalid reference '" + std::string(text) + "': " + why);
+    throw std::invalid_argument("invalid reference '" + printable(text) + "': " + printable(why));
 }
 
 void check_registry(std::string_view text, std::string_view registry) {
@@ -118,12 +120,12 @@ std::string registry_base_url(std::string_view registry) {
         scheme = std::string(registry.substr(0, sep));
         host = registry.substr(sep + 3);
         if (scheme != "http" && scheme != "https")
-            throw std::invalid_argument("registry '" + std::string(registry) +
+            throw std::invalid_argument("registry '" + printable(registry) +
                                         "': only http:// and https:// are supported");
     }
     while (!host.empty() && host.back() == '/') host.remove_suffix(1);
     if (host.empty() || host.find('/') != std::string_view::npos)
-        throw std::invalid_argument("registry '" + std::string(registry) +
+        throw std::invalid_argument("registry '" + printable(registry) +
                                     "': expected host:port or http(s)://host:port");
     check_registry(registry, host);
     return scheme + "://" + std::string(host);

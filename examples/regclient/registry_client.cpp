@@ -1,6 +1,7 @@
 #include "regclient/registry_client.hpp"
 
 #include "regclient/reference.hpp"
+#include "regclient/text.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -36,7 +37,8 @@ RegistryError::Failure RegistryError::describe(const Request& request, const Res
                response.body.find('\n') == response.body.size() - 1) {
         text += ": " + response.body.substr(0, response.body.size() - 1);
     }
-    return {text, code};
+    // The body is the server's: never let it break the one-line promise.
+    return {printable(text), code};
 }
 
 namespace {
