@@ -12,6 +12,8 @@
 #include <csignal>
 
 #include <atomic>
+#include <chrono>
+#include <thread>
 #include <fstream>
 #include <sstream>
 
@@ -55,9 +57,16 @@ RunResult run_program(const std::vector<std::string>& argv, const RunOptions& op
                         bp::start_dir(cwd.string()), bp::std_in.close(),
                         bp::std_out > out_file, bp::std_err > err_file,
                         bp::extend::on_exec_setup = DieWithParent{});
-    if (!child.wait_for(options.timeout)) {
-        result.timed_out = true;
-        child.terminate();
+    // Polled, not child.wait_for(): Boost 1.74's wait_for sleeps out the whole timeout when
+    // SIGCHLD lands on another thread (tests run servers in threads), then reports success.
+    const auto deadline = std::chrono::steady_clock::now() + options.timeout;
+    while (child.running()) {
+        if (std::chrono::steady_clock::now() >= deadline) {
+            result.timed_out = true;
+            child.terminate();
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
     std::error_code ignored;
     child.wait(ignored);

@@ -56,6 +56,8 @@ struct HttpClient::State {
     std::unique_ptr<CURL, CurlCleanup> handle;
     std::vector<ExchangeObserver> observers;
     std::string user_agent = default_user_agent;
+    TlsOptions tls;
+    std::shared_ptr<Authorizer> authorizer;
 
     // Per-transfer state.
     const Request* request = nullptr;
@@ -185,7 +187,24 @@ void HttpClient::add_observer(ExchangeObserver observer) {
     state_->observers.push_back(std::move(observer));
 }
 
+void HttpClient::set_tls_options(TlsOptions options) { state_->tls = std::move(options); }
+
+void HttpClient::set_authorizer(std::shared_ptr<Authorizer> authorizer) {
+    state_->authorizer = std::move(authorizer);
+}
+
 Response HttpClient::perform(const Request& request, const BodySink& sink) {
+    const std::shared_ptr<Authorizer> authorizer = state_->authorizer;
+    if (!authorizer) return perform_once(request, sink, std::nullopt);
+    Response response = perform_once(request, sink, authorizer->authorization(request));
+    if (response.status != 401 || !authorizer->unauthorized(request, response)) return response;
+    // A streamed body that cannot start over cannot be sent twice: the 401 stands.
+    if (request.source && !(request.rewind_source && request.rewind_source())) return response;
+    return perform_once(request, sink, authorizer->authorization(request));
+}
+
+Response HttpClient::perform_once(const Request& request, const BodySink& sink,
+                                  const std::optional<std::string>& authorization) {
     State& state = *state_;
     CURL* curl = state.handle.get();
     // Reset options from the previous request but keep the connection cache.
@@ -206,6 +225,7 @@ Response HttpClient::perform(const Request& request, const BodySink& sink) {
         header_list.reset(grown);
     };
     for (const auto& [name, value] : request.headers.fields()) append_header(name + ": " + value);
+    if (authorization) append_header("Authorization: " + *authorization);
     // Large PUTs would otherwise wait for "100 Continue": one round trip saved per blob.
     append_header("Expect:");
 
@@ -231,6 +251,11 @@ Response HttpClient::perform(const Request& request, const BodySink& sink) {
     curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, 30L);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (!state.tls.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, state.tls.ca_file.c_str());
+    if (!state.tls.verify) {
+        curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
     if (request.method == "HEAD") {
         curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
     } else if (has_body) {

@@ -68,6 +68,26 @@ struct Exchange {
 /// Called after every exchange, successful or not.
 using ExchangeObserver = std::function<void(const Exchange&)>;
 
+/// How https:// servers are checked. Verification is on unless switched off explicitly.
+struct TlsOptions {
+    /// A PEM file of CA certificates to trust instead of the system's, e.g. a private CA's.
+    std::string ca_file;
+    /// false skips checking the certificate and host name: for experiments only.
+    bool verify = true;
+};
+
+/// Supplies each request's Authorization and decides whether a 401 deserves one more try
+/// (regclient/auth.hpp implements Basic and Bearer). HttpClient redacts what it returns.
+class Authorizer {
+public:
+    virtual ~Authorizer() = default;
+    /// The Authorization value to send with `request`, if any.
+    virtual std::optional<std::string> authorization(const Request& request) = 0;
+    /// `request` was answered 401; returns true if authorization(request) now has something
+    /// new to offer, so the request is worth sending again (once).
+    virtual bool unauthorized(const Request& request, const Response& response) = 0;
+};
+
 /// One libcurl easy handle, reused for every request so connections are kept alive.
 /// Not thread-safe: give each thread its own client.
 class HttpClient {
@@ -90,10 +110,18 @@ public:
     /// Observers see every exchange; the transcript and the verbose printer are two of them.
     void add_observer(ExchangeObserver observer);
 
+    /// Certificate checks for https:// URLs (default: verify against the system's CAs).
+    void set_tls_options(TlsOptions options);
+    /// Authorization for every request from now on; a 401 is retried once when the
+    /// authorizer has something new to offer and the body can be sent again.
+    void set_authorizer(std::shared_ptr<Authorizer> authorizer);
+
     /// Bodies kept in memory are capped so a hostile server cannot exhaust memory.
     static constexpr std::size_t max_body_in_memory = 4 * 1024 * 1024;
 
 private:
+    Response perform_once(const Request& request, const BodySink& sink,
+                          const std::optional<std::string>& authorization);
     struct State;
     std::unique_ptr<State> state_;
 };

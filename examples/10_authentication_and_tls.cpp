@@ -1,0 +1,167 @@
+// Chapter 10: a registry that asks who you are: the 401 challenge, Basic, Bearer tokens, TLS.
+//
+// Usage: 10_authentication_and_tls [registry]
+//   e.g. WORKBOOK_TOKEN_REGISTRY=127.0.0.1:5010 WORKBOOK_USER=alice WORKBOOK_PASSWORD=...
+//        10_authentication_and_tls localhost:5000
+// The open registry (argument or WORKBOOK_REGISTRY) holds my-busybox:latest, as chapter 01
+// leaves it; each protected registry named in the environment gets a copy of it:
+//   WORKBOOK_AUTH_REGISTRY  htpasswd (Basic)      WORKBOOK_TOKEN_REGISTRY  auth.token (Bearer)
+//   WORKBOOK_TLS_REGISTRY   https://host:port, trusted through WORKBOOK_CA_FILE
+// with the credentials in WORKBOOK_USER and WORKBOOK_PASSWORD (never on a command line).
+#include "regclient/auth.hpp"
+#include "regclient/environment.hpp"
+#include "regclient/image_transfer.hpp"
+#include "regclient/reference.hpp"
+#include "regclient/transport.hpp"
+
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+
+using namespace regclient;
+
+namespace {
+
+std::string from_environment(const char* name) {
+    const char* value = std::getenv(name);
+    return value ? value : "";
+}
+
+// Tokens come from the realm, a server of its own: the same TLS trust, the same transcript.
+HttpClient token_client() {
+    HttpClient client;
+    observe_from_environment(client);
+    client.set_tls_options(tls_options_from_environment());
+    return client;
+}
+
+// GET /v2/ without credentials: the registry's answer says whether, and how, to log in.
+void ask(RegistryClient& registry) {
+    //! [challenge]
+    const Response answer = ping_checking_scheme(registry);
+    std::cout << "GET " << registry.base_url() << "/v2/ -> " << answer.status << "\n";
+    for (const Challenge& challenge : challenges_of(answer)) {
+        std::cout << "  challenge: " << challenge.scheme;
+        for (const auto& [name, value] : challenge.parameters) std::cout << " " << name << "=\"" << value << "\"";
+        std::cout << "\n";
+    }
+    //! [challenge]
+    if (answer.status == 200) std::cout << "  no authentication: anyone may pull, push and delete here\n";
+}
+
+// Logs in the way docker does (only when asked), copies the image in, and tells the story.
+std::shared_ptr<RegistryAuth> copy_in(RegistryClient& open, const Reference& image, RegistryClient& registry,
+                                      const std::optional<Credentials>& credentials) {
+    //! [log_in]
+    auto auth = std::make_shared<RegistryAuth>(credentials, token_client());
+    auth->set_narrator([](const std::string& line) { std::cout << "  " << line << "\n"; });
+    registry.http().set_authorizer(auth);
+    //! [log_in]
+    int requests = 0;
+    registry.http().add_observer([&](const Exchange&) { ++requests; });
+    std::cout << "Copying " << image.str() << " in as my-busybox:latest\n";
+    const Digest digest = copy_image(open, image, registry, Reference::parse(registry.base_url().substr(
+        registry.base_url().find("://") + 3) + "/my-busybox:latest"), [](const BlobEvent& e) {
+            std::cout << "  blob " << e.blob.digest.str() << ": " << e.action << "\n";
+        });
+    std::cout << "  done: manifest " << digest.str() << ", " << requests << " requests, "
+              << auth->tokens_fetched() << " token(s) fetched, " << auth->requests_with_cached_token()
+              << " request(s) sent with a cached token\n";
+    return auth;
+}
+
+// The same registry with the password changed: what a typo looks like.
+void wrong_password(const std::string& registry, Credentials credentials) {
+    credentials.password += "-typo";
+    RegistryClient client(registry);
+    client.http().set_authorizer(std::make_shared<RegistryAuth>(credentials, token_client()));
+    try {
+        client.ping();
+        std::cout << "With a wrong password: let in?!\n";
+    } catch (const std::exception& refused) {
+        std::cout << "With a wrong password: " << refused.what() << "\n";
+    }
+}
+
+}  // namespace
+
+int main(int argc, char* argv[]) try {
+    if (argc > 2) throw std::invalid_argument("usage: 10_authentication_and_tls [registry]");
+    RegistryClient open(argc > 1 ? argv[1] : default_registry());
+    const Reference image = Reference::parse(open.base_url().substr(open.base_url().find("://") + 3) +
+                                             "/my-busybox:latest");
+    const std::optional<Credentials> credentials = credentials_from_environment();
+
+    std::cout << "== The open registry\n";
+    ask(open);
+    //! [https_to_http]
+    RegistryClient wrong_scheme("https://" + image.registry);
+    try {
+        wrong_scheme.ping();
+    } catch (const std::exception& error) {
+        std::cout << "Speaking HTTPS to it instead:\n  " << error.what() << "\n";
+    }
+    //! [https_to_http]
+    try {
+        ping_checking_scheme(wrong_scheme);
+    } catch (const std::exception& explained) {
+        std::cout << "  what regclient::ping_checking_scheme makes of it:\n  " << explained.what() << "\n";
+    }
+
+    if (const std::string basic = from_environment("WORKBOOK_AUTH_REGISTRY"); !basic.empty()) {
+        std::cout << "\n== htpasswd: Basic authentication\n";
+        RegistryClient registry(basic);
+        ask(registry);
+        if (!credentials) throw std::invalid_argument("set WORKBOOK_USER and WORKBOOK_PASSWORD to log in");
+        copy_in(open, image, registry, credentials);
+        wrong_password(basic, *credentials);
+    }
+
+    if (const std::string token = from_environment("WORKBOOK_TOKEN_REGISTRY"); !token.empty()) {
+        std::cout << "\n== auth.token: Bearer tokens from a token server\n";
+        RegistryClient registry(token);
+        ask(registry);
+        const auto auth = copy_in(open, image, registry, credentials);
+        std::cout << "  the token for repository:my-busybox grants "
+                  << auth->claims_for("repository:my-busybox")["access"].dump() << "\n";
+        //! [forged_token]
+        // A token we make ourselves, granting everything, unsigned: the registry must refuse it.
+        HttpClient raw;
+        observe_from_environment(raw);
+        Request forged{.method = "GET", .url = registry.url("my-busybox", "tags/list")};
+        const nlohmann::json everything = {{"type", "repository"}, {"name", "my-busybox"}, {"actions", {"*"}}};
+        forged.headers.add("Authorization", "Bearer " + unsigned_jwt({{"access", {everything}}}));
+        const Response refused = raw.perform(forged);
+        //! [forged_token]
+        std::cout << "A self-made token: " << refused.status << ", "
+                  << refused.headers.get("Www-Authenticate").value_or("(no challenge)") << "\n";
+        if (credentials) wrong_password(token, *credentials);
+    }
+
+    if (const std::string tls = from_environment("WORKBOOK_TLS_REGISTRY"); !tls.empty()) {
+        std::cout << "\n== TLS: a registry serving HTTPS with a certificate from a private CA\n";
+        const std::string host = tls.substr(tls.find("://") == std::string::npos ? 0 : tls.find("://") + 3);
+        RegistryClient untrusting("https://" + host);  // the system's CAs only
+        try {
+            ping_checking_scheme(untrusting);
+        } catch (const std::exception& error) {
+            std::cout << "Without its CA:\n  " << error.what() << "\n";
+        }
+        RegistryClient plain("http://" + host);
+        try {
+            ping_checking_scheme(plain);
+        } catch (const std::exception& error) {
+            std::cout << "Speaking plain HTTP to it:\n  " << error.what() << "\n";
+        }
+        //! [ca_file]
+        RegistryClient registry("https://" + host);
+        registry.http().set_tls_options(tls_options_from_environment());  // WORKBOOK_CA_FILE
+        //! [ca_file]
+        ask(registry);
+        copy_in(open, image, registry, credentials);
+    }
+    return EXIT_SUCCESS;
+} catch (const std::exception& error) {
+    std::cerr << "10_authentication_and_tls: " << error.what() << "\n";
+    return EXIT_FAILURE;
+}

@@ -1,0 +1,490 @@
+// Chapter 10: given an open registry holding my-busybox:latest and protected registries (htpasswd,
+// auth.token with the harness's token server, TLS with a private CA), when the program runs,
+// then each protected registry first answered 401 with the challenge the facts file describes,
+// the program logged in only when asked (Basic on every request after that; one token per
+// challenged scope, fetched for exactly that scope, reused, replaced on insufficient_scope), a
+// self-made token was refused with invalid_token, TLS was verified against the CA file given,
+// both scheme mistakes gave a clear error, and no password or token appears in any artifact
+// of the run. In the compose run, `docker login` and `docker push` work against the same
+// htpasswd registry.
+#include "busybox_image.hpp"
+#include "chapter_run.hpp"
+#include "registry_instance.hpp"
+#include "tls_material.hpp"
+#include "token_server.hpp"
+
+#include "regclient/auth.hpp"
+#include "regclient/transport.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <set>
+#include <sstream>
+
+using namespace harness;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string program = "10_authentication_and_tls";
+const std::string password = "s3cret-Horse-battery-77";  // the one every user has here
+
+// Auth and TLS files go INSIDE the storage folder, the one folder the compose engine binds
+// into the container (at /var/lib/registry); the registry's data lives under docker/ beside
+// them and it ignores other folders there. Both engines keep storage at <workdir>/<role>/storage,
+// so the files can be written before the registry starts.
+struct ProtectedRegistryFiles {
+    fs::path workdir;
+    fs::path on_host(const std::string& relative) const { return workdir / "registry/storage" / relative; }
+    // The same file as the registry process sees it.
+    std::string in_registry(const std::string& relative) const {
+        return engine_from_environment() == "compose" ? "/var/lib/registry/" + relative
+                                                      : on_host(relative).string();
+    }
+};
+
+std::string read_file(const fs::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// `htpasswd -Bbn user password`: the bcrypt entry, the only kind registry 2.8 accepts.
+void write_htpasswd(const fs::path& file, const std::vector<std::string>& users) {
+    fs::create_directories(file.parent_path());
+    std::ofstream out(file);
+    for (const auto& user : users) {
+        const RunResult made = run_program({"htpasswd", "-Bbn", user, password});
+        REQUIRE(made.exit_code == 0);  // Debian package apache2-utils
+        out << made.out.substr(0, made.out.find('\n')) << "\n";
+    }
+}
+
+struct Open {
+    std::unique_ptr<RegistryInstance> registry;
+    std::string digest;
+};
+Open open_registry(const Workspace& workspace) {
+    Open open{start_registry({.role = "registry"}, workspace.path() / "open"), ""};
+    regclient::RegistryClient client(open.registry->host_port());
+    seed_busybox(client, "my-busybox", "latest");  // as chapter 01 leaves it
+    open.digest = client.get_manifest("my-busybox", "latest").digest.str();
+    return open;
+}
+
+std::map<std::string, std::string> credentials(const std::string& user) {
+    return {{"WORKBOOK_USER", user}, {"WORKBOOK_PASSWORD", password}};
+}
+
+std::vector<ObservedExchange> to(const std::vector<ObservedExchange>& exchanges, const std::string& host) {
+    std::vector<ObservedExchange> kept;
+    for (const auto& e : exchanges)
+        if (e.host == host) kept.push_back(e);
+    return kept;
+}
+
+std::string header(const ObservedExchange& e, const std::string& name) {
+    for (const auto& [field, value] : e.request_headers)
+        if (field == name) return value;
+    return "";
+}
+
+// "repository:a:push,pull" -> "repository:a:pull,push": registry 2.8 writes a scope's actions in
+// either order (a Go map), so comparisons sort them. The client asks for them as challenged.
+std::string normalised(const std::string& scope) {
+    const auto last = scope.rfind(':');
+    if (last == std::string::npos) return scope;
+    std::vector<std::string> actions;
+    std::istringstream list(scope.substr(last + 1));
+    for (std::string action; std::getline(list, action, ',');) actions.push_back(action);
+    std::sort(actions.begin(), actions.end());
+    std::string joined;
+    for (const auto& action : actions) joined += (joined.empty() ? "" : ",") + action;
+    return scope.substr(0, last + 1) + joined;
+}
+
+// Registry 2.8 logs a refused request as a warning, "error authorizing context: <why>", and never
+// as "response completed": the access_log() of the harness does not see 401s at all.
+std::multiset<std::string> refusals(const RegistryInstance& registry) {
+    std::multiset<std::string> why;
+    const std::string log = registry.log();
+    std::istringstream lines(log);
+    const std::string prefix = "error authorizing context: ";
+    for (std::string line; std::getline(lines, line);) {
+        const auto json = nlohmann::json::parse(line, nullptr, false);
+        if (json.is_object() && json.value("msg", "").starts_with(prefix))
+            why.insert(json["msg"].get<std::string>().substr(prefix.size()));
+    }
+    return why;
+}
+
+// Every artifact of the run: the program's output, the registries' logs, and every file in the
+// workspace (transcripts, configs, logs, storage). None may hold a secret.
+void check_no_secret_anywhere(const Workspace& workspace, const RunResult& result,
+                              const std::vector<const RegistryInstance*>& registries,
+                              std::vector<std::string> secrets) {
+    secrets.push_back(password);
+    secrets.push_back(regclient::basic_authorization({"alice", password}).substr(6));
+    std::vector<std::pair<std::string, std::string>> artifacts{{"stdout", result.out}, {"stderr", result.err}};
+    for (const auto* registry : registries) artifacts.emplace_back("log of " + registry->host_port(), registry->log());
+    for (const auto& entry : fs::recursive_directory_iterator(workspace.path()))
+        if (entry.is_regular_file()) artifacts.emplace_back(entry.path().string(), read_file(entry.path()));
+    REQUIRE(artifacts.size() > 5);
+    for (const auto& [name, text] : artifacts)
+        for (const auto& secret : secrets) {
+            INFO(name);
+            CHECK(text.find(secret) == std::string::npos);
+        }
+}
+
+}  // namespace
+
+TEST_CASE("chapter 10: with no arguments, the open registry needs no login and HTTPS to it fails clearly",
+          "[chapter10]") {
+    Workspace workspace("chapter10-open");
+    const Open open = open_registry(workspace);
+    const ChapterRun run = run_chapter(program, {}, workspace, {{"WORKBOOK_REGISTRY", open.registry->host_port()}});
+    INFO(run.result.out << run.result.err);
+    REQUIRE(run.result.exit_code == 0);
+    CHECK(run.result.err.empty());
+    const std::string host = open.registry->host_port();
+    CHECK_THAT(run.result.out, Catch::Contains("GET http://" + host + "/v2/ -> 200\n  no authentication"));
+    CHECK_THAT(run.result.out, Catch::Contains("Speaking HTTPS to it instead:\n  GET https://" + host +
+                                               "/v2/: SSL connect error"));
+    CHECK_THAT(run.result.out, Catch::Contains("https://" + host + " does not speak TLS") &&
+                                   Catch::Contains("use http://" + host + "\n"));
+    // The client's view: one plain GET /v2/ answered 200 with no challenge, two HTTPS attempts unanswered.
+    REQUIRE(run.transcript.size() == 3);
+    CHECK(run.transcript[0].status == 200);
+    CHECK_FALSE(run.transcript[0].response_header("Www-Authenticate"));
+    CHECK(run.transcript[1].status == 0);
+    CHECK(run.transcript[2].status == 0);
+}
+
+TEST_CASE("chapter 10: htpasswd: 401 with a Basic challenge, then credentials on every request", "[chapter10]") {
+    Workspace workspace("chapter10-basic");
+    const Open open = open_registry(workspace);
+    const ProtectedRegistryFiles files{workspace.path() / "basic"};
+    write_htpasswd(files.on_host("auth/htpasswd"), {"alice", "bob"});
+    const nlohmann::json patch = {
+        {"auth", {{"htpasswd", {{"realm", "registry-workbook"}, {"path", files.in_registry("auth/htpasswd")}}}}}};
+    auto basic = start_registry({.role = "registry", .config_patch = patch}, files.workdir);
+    const std::string host = basic->host_port();
+
+    auto environment = credentials("alice");
+    environment["WORKBOOK_REGISTRY"] = open.registry->host_port();
+    environment["WORKBOOK_AUTH_REGISTRY"] = host;
+    const ChapterRun run = run_chapter(program, {}, workspace, environment);
+    INFO(run.result.out << run.result.err);
+    REQUIRE(run.result.exit_code == 0);
+    CHECK_THAT(run.result.out, Catch::Contains("GET http://" + host + "/v2/ -> 401\n  challenge: Basic realm=\"registry-workbook\""));
+    CHECK_THAT(run.result.out, Catch::Contains("sending Basic credentials of user 'alice' from now on"));
+    CHECK_THAT(run.result.out, Catch::Contains("With a wrong password: GET http://" + host +
+                                               "/v2/: 401 Unauthorized, UNAUTHORIZED (authentication required)"));
+
+    // The client's side: asked first without credentials; once challenged, Basic on every request.
+    const auto exchanges = to(run.transcript, host);
+    INFO(summarize(exchanges));
+    REQUIRE(exchanges.size() > 6);
+    CHECK(exchanges[0].status == 401);
+    CHECK(exchanges[0].response_header("Www-Authenticate") == "Basic realm=\"registry-workbook\"");
+    CHECK(header(exchanges[0], "Authorization").empty());
+    CHECK(exchanges[1].status == 401);  // the copy's first request, still without credentials
+    CHECK(header(exchanges[1], "Authorization").empty());
+    CHECK(exchanges[2].uri == exchanges[1].uri);  // ... sent again with them
+    // The copy, then the wrong password's two tries.
+    for (std::size_t i = 2; i + 2 < exchanges.size(); ++i) {
+        CHECK(header(exchanges[i], "Authorization") == "<redacted>");
+        CHECK(exchanges[i].status != 401);
+    }
+    CHECK(exchanges[exchanges.size() - 2].status == 401);
+    CHECK(header(exchanges.back(), "Authorization") == "<redacted>");
+    CHECK(exchanges.back().status == 401);
+
+    // The registry's side: the image arrived, and the log shows the refusals.
+    const auto refused = refusals(*basic);
+    CHECK(refused.count("basic authentication challenge for realm \"registry-workbook\": invalid authorization credential") == 4);  // no credentials: two /v2/, the copy's first, ours
+    CHECK(refused.count("basic authentication challenge for realm \"registry-workbook\": authentication failure") == 1);
+    CHECK_FALSE(select(basic->access_log(), "PUT", "/v2/my-busybox/manifests/latest").empty());
+    regclient::RegistryClient reader(host);
+    reader.http().set_authorizer(std::make_shared<regclient::RegistryAuth>(regclient::Credentials{"bob", password},
+                                                                           regclient::HttpClient()));
+    CHECK(reader.get_manifest("my-busybox", "latest").digest.str() == open.digest);
+    // Without credentials, nothing: the registry ignores the auth/ folder beside its docker/ data.
+    regclient::RegistryClient anonymous(host);
+    CHECK_THROWS_WITH(anonymous.get_manifest("my-busybox", "latest"), Catch::Contains("401"));
+    CHECK(fs::is_directory(basic->storage_root() / "docker/registry/v2/repositories/my-busybox"));
+
+    RunResult docker_login;
+    if (basic->engine() == "compose") {
+        // docker login and push against the same registry, with a throwaway DOCKER_CONFIG so
+        // nothing is left in ~/.docker; the password goes in on stdin, never on a command line.
+        const fs::path docker_config = workspace.path() / "docker-config";
+        fs::create_directories(docker_config);
+        const auto docker = [&](const std::string& command) {
+            return run_program({"sh", "-c", command}, {.environment = {{"DOCKER_CONFIG", docker_config.string()},
+                                                                        {"WORKBOOK_PASSWORD", password}},
+                                                       .timeout = std::chrono::seconds(180),
+                                                       .merge_output = true});
+        };
+        const std::string source = open.registry->host_port() + "/my-busybox:latest";
+        const std::string target = host + "/docker-busybox:latest";
+        struct RemoveImages {
+            std::function<RunResult(const std::string&)> docker;
+            std::string images;
+            ~RemoveImages() { docker("docker image rm -f " + images); }
+        } remove_images{docker, source + " " + target};
+        REQUIRE(docker("docker pull " + source).exit_code == 0);
+        REQUIRE(docker("docker tag " + source + " " + target).exit_code == 0);
+        const RunResult refused = docker("docker push " + target);
+        CHECK(refused.exit_code != 0);
+        CHECK_THAT(refused.out, Catch::Contains("no basic auth credentials"));
+        docker_login = docker("printf %s \"$WORKBOOK_PASSWORD\" | docker login -u alice --password-stdin " + host);
+        INFO(docker_login.out);
+        REQUIRE(docker_login.exit_code == 0);
+        CHECK_THAT(docker_login.out, Catch::Contains("Login Succeeded"));
+        // Without a credential helper docker keeps the password, merely base64-encoded.
+        const auto stored = nlohmann::json::parse(read_file(docker_config / "config.json"));
+        CHECK(stored["auths"][host]["auth"] == regclient::basic_authorization({"alice", password}).substr(6));
+        const RunResult pushed = docker("docker push " + target);
+        INFO(pushed.out);
+        REQUIRE(pushed.exit_code == 0);
+        CHECK_THAT(pushed.out, Catch::Contains(": Pushed"));
+        const auto by_docker = select(basic->access_log(), "PUT", "/v2/docker-busybox/manifests/latest");
+        REQUIRE(by_docker.size() == 1);
+        CHECK(by_docker.front().status == 201);
+        CHECK_THAT(by_docker.front().user_agent, Catch::StartsWith("docker/"));
+        // The same image (config) as the open registry's: docker pushed what it pulled, its
+        // layer compressed anew, since docker keeps layers uncompressed (chapter 05).
+        regclient::RegistryClient open_reader(open.registry->host_port());
+        CHECK(reader.get_manifest("docker-busybox", "latest").parsed.config->digest ==
+              open_reader.get_manifest("my-busybox", "latest").parsed.config->digest);
+        REQUIRE(docker("docker logout " + host).exit_code == 0);
+        CHECK_FALSE(nlohmann::json::parse(read_file(docker_config / "config.json"))["auths"].contains(host));
+    }
+
+    // After `docker logout`, no artifact holds the password or its base64, docker's included.
+    check_no_secret_anywhere(workspace, docker_login, {open.registry.get(), basic.get()}, {});
+    check_no_secret_anywhere(workspace, run.result, {open.registry.get(), basic.get()}, {});
+}
+
+TEST_CASE("chapter 10: Bearer tokens for exactly the challenged scope, cached, renewed on insufficient_scope",
+          "[chapter10]") {
+    Workspace workspace("chapter10-token");
+    const Open open = open_registry(workspace);
+    const ProtectedRegistryFiles files{workspace.path() / "token"};
+    const SigningKey key = make_signing_key(files.on_host("auth"));
+    TokenServer tokens({.signing_key = key.private_key,
+                        .users = {{"alice", {password, {{"*", {"pull", "push"}}}}},
+                                  {"bob", {password, {{"my-busybox", {"pull"}}}}}}});
+    const nlohmann::json patch = {{"auth",
+                                   {{"token",
+                                     {{"realm", tokens.realm()},
+                                      {"service", "registry-workbook"},
+                                      {"issuer", "registry-workbook-token-server"},
+                                      {"rootcertbundle", files.in_registry("auth/token-signing.crt")}}}}}};
+    auto token_registry = start_registry({.role = "registry", .config_patch = patch}, files.workdir);
+    const std::string host = token_registry->host_port();
+
+    auto environment = credentials("alice");
+    environment["WORKBOOK_REGISTRY"] = open.registry->host_port();
+    environment["WORKBOOK_TOKEN_REGISTRY"] = host;
+    const ChapterRun run = run_chapter(program, {}, workspace, environment);
+    INFO(run.result.out << run.result.err);
+    REQUIRE(run.result.exit_code == 0);
+    CHECK_THAT(run.result.out, Catch::Contains("GET http://" + host + "/v2/ -> 401\n  challenge: Bearer realm=\"" +
+                                               tokens.realm() + "\" service=\"registry-workbook\"\n"));
+
+    // Every 401 of the registry carried a Bearer challenge; the token server was asked for
+    // exactly the scopes challenged, each once (the wrong password's request aside).
+    const auto exchanges = to(run.transcript, host);
+    INFO(summarize(exchanges));
+    std::set<std::string> challenged;
+    bool saw_insufficient_scope = false, saw_invalid_token = false;
+    for (const auto& e : exchanges) {
+        if (e.status != 401) continue;
+        const auto challenges = regclient::parse_challenges(e.response_header("Www-Authenticate").value_or(""));
+        REQUIRE(challenges.size() == 1);
+        CHECK(challenges[0].is("Bearer"));
+        CHECK(challenges[0].parameter("realm") == tokens.realm());
+        CHECK(challenges[0].parameter("service") == "registry-workbook");
+        const std::string error = challenges[0].parameter("error");
+        saw_insufficient_scope |= error == "insufficient_scope";
+        saw_invalid_token |= error == "invalid_token";
+        // /v2/ asks for a token with no scope; the program never logs in just for that.
+        if (e.uri == "/v2/") CHECK(challenges[0].parameter("scope").empty());
+        else if (error != "invalid_token") challenged.insert(normalised(challenges[0].parameter("scope")));
+    }
+    CHECK(saw_insufficient_scope);
+    CHECK(saw_invalid_token);
+    CHECK(challenged.count("repository:my-busybox:pull") == 1);
+    CHECK(challenged.count("repository:my-busybox:pull,push") == 1);
+    const auto asked = tokens.requests();
+    std::multiset<std::string> granted_for;
+    for (const auto& request : asked)
+        if (request.status == 200) {
+            CHECK(request.account == "alice");
+            CHECK(request.service == "registry-workbook");
+            CHECK(request.scopes.size() <= 1);
+            granted_for.insert(request.scopes.empty() ? "" : normalised(request.scopes[0]));
+        }
+    CHECK(std::set<std::string>(granted_for.begin(), granted_for.end()) == challenged);
+    CHECK(granted_for.size() == challenged.size());  // never the same scope twice: cached
+    CHECK(asked.back().status == 401);  // the wrong password, refused by the token server
+    CHECK(asked.back().account == "alice");
+
+    // insufficient_scope: a pull token sent with the first upload request, then a pull,push one.
+    const auto posts = select(exchanges, "POST", "/v2/my-busybox/blobs/uploads/");
+    REQUIRE(posts.size() >= 2);
+    CHECK(posts[0].status == 401);
+    CHECK(header(posts[0], "Authorization") == "<redacted>");
+    const auto refusal = regclient::parse_challenges(posts[0].response_header("Www-Authenticate").value_or(""));
+    REQUIRE(refusal.size() == 1);
+    CHECK(normalised(refusal[0].parameter("scope")) == "repository:my-busybox:pull,push");
+    CHECK(refusal[0].parameter("error") == "insufficient_scope");
+    CHECK(posts[1].status == 202);
+    CHECK_THAT(run.result.out, Catch::Contains("2 token(s) fetched, ") &&
+                                   Catch::Contains(" request(s) sent with a cached token"));
+    CHECK_THAT(run.result.out, Catch::Contains("grants [{\"actions\":[\"pull\",\"push\"],\"name\":\"my-busybox\",") ||
+                                   Catch::Contains("grants [{\"actions\":[\"push\",\"pull\"],\"name\":\"my-busybox\","));
+    CHECK_THAT(run.result.out, Catch::Contains("A self-made token: 401, Bearer") && Catch::Contains("error=\"invalid_token\""));
+    CHECK_THAT(run.result.out, Catch::Contains("With a wrong password: the token server " + tokens.realm() +
+                                               " refused the credentials of user 'alice': 401"));
+
+    // The registry's side: why it refused, in its own words.
+    const auto refused = refusals(*token_registry);
+    CHECK(refused.count("invalid token") == 1);
+    CHECK(refused.count("insufficient scope") == 1);
+    CHECK(refused.count("authorization token required") == 4);  // /v2/ twice, the first HEAD, bob's first GET
+    // The image arrived; bob may pull it with a token of his own.
+    CHECK_FALSE(select(token_registry->access_log(), "PUT", "/v2/my-busybox/manifests/latest").empty());
+    regclient::RegistryClient reader(host);
+    auto bob = std::make_shared<regclient::RegistryAuth>(regclient::Credentials{"bob", password}, regclient::HttpClient());
+    reader.http().set_authorizer(bob);
+    CHECK(reader.get_manifest("my-busybox", "latest").digest.str() == open.digest);
+    CHECK(bob->claims_for("repository:my-busybox")["access"] ==
+          nlohmann::json::parse(R"([{"type":"repository","name":"my-busybox","actions":["pull"]}])"));
+    // ... but not push: his token lacks it, and asking again gets the same.
+    CHECK_THROWS_WITH(reader.push_blob("my-busybox", std::string("bob was here")), Catch::Contains("401"));
+
+    std::vector<std::string> secrets = tokens.issued_tokens();
+    REQUIRE(secrets.size() >= 3);
+    for (const auto& token : tokens.issued_tokens()) secrets.push_back(token.substr(token.rfind('.') + 1));
+    check_no_secret_anywhere(workspace, run.result, {open.registry.get(), token_registry.get()}, secrets);
+}
+
+TEST_CASE("chapter 10: TLS with a private CA: verified by default, trusted through a CA file", "[chapter10]") {
+    Workspace workspace("chapter10-tls");
+    const Open open = open_registry(workspace);
+    const ProtectedRegistryFiles files{workspace.path() / "tls"};
+    const TlsMaterial tls = make_tls_material(files.on_host("tls"));
+    const nlohmann::json patch = {{"http",
+                                   {{"tls",
+                                     {{"certificate", files.in_registry("tls/server.crt")},
+                                      {"key", files.in_registry("tls/server.key")}}}}}};
+    auto registry = start_registry({.role = "registry", .config_patch = patch}, files.workdir);
+    const std::string host = registry->host_port();
+
+    const ChapterRun run = run_chapter(program, {}, workspace,
+                                       {{"WORKBOOK_REGISTRY", open.registry->host_port()},
+                                        {"WORKBOOK_TLS_REGISTRY", "https://" + host},
+                                        {"WORKBOOK_CA_FILE", tls.ca_certificate.string()}});
+    INFO(run.result.out << run.result.err);
+    REQUIRE(run.result.exit_code == 0);
+    CHECK_THAT(run.result.out, Catch::Contains("Without its CA:\n  https://" + host +
+                                               " has a certificate this client does not trust"));
+    CHECK_THAT(run.result.out, Catch::Contains("Speaking plain HTTP to it:\n  http://" + host +
+                                               " speaks HTTPS only (it answered: 400 \"Client sent an HTTP "
+                                               "request to an HTTPS server.\"); use https://" + host));
+    CHECK_THAT(run.result.out, Catch::Contains("GET https://" + host + "/v2/ -> 200\n  no authentication"));
+
+    const auto exchanges = to(run.transcript, host);
+    INFO(summarize(exchanges));
+    // Refused before any HTTP: no status. Then plain HTTP: 400. Then HTTPS for everything else.
+    REQUIRE(exchanges.size() > 4);
+    CHECK(exchanges[0].status == 0);
+    CHECK(exchanges[1].status == 400);
+    CHECK(exchanges[2].status == 200);
+    CHECK_FALSE(select(registry->access_log(), "PUT", "/v2/my-busybox/manifests/latest").empty());
+    regclient::RegistryClient reader("https://" + host);
+    reader.http().set_tls_options({.ca_file = tls.ca_certificate.string()});
+    CHECK(reader.get_manifest("my-busybox", "latest").digest.str() == open.digest);
+    // And the verification is real: another CA's certificate does not do.
+    const TlsMaterial other = make_tls_material(workspace.path() / "other-ca");
+    regclient::RegistryClient fooled("https://" + host);
+    fooled.http().set_tls_options({.ca_file = other.ca_certificate.string()});
+    CHECK_THROWS_WITH(fooled.ping(), Catch::Contains("SSL peer certificate"));
+}
+
+TEST_CASE("chapter 10: bad input fails in one line, without secrets, and leaves nothing behind", "[chapter10]") {
+    Workspace workspace("chapter10-bad");
+    const Open open = open_registry(workspace);
+    const ProtectedRegistryFiles files{workspace.path() / "basic"};
+    write_htpasswd(files.on_host("auth/htpasswd"), {"alice"});
+    const nlohmann::json patch = {
+        {"auth", {{"htpasswd", {{"realm", "registry-workbook"}, {"path", files.in_registry("auth/htpasswd")}}}}}};
+    auto basic = start_registry({.role = "registry", .config_patch = patch}, files.workdir);
+
+    const std::string open_host = open.registry->host_port();
+    struct Case {
+        std::vector<std::string> args;
+        std::map<std::string, std::string> environment;
+        std::string expected;
+    };
+    auto with_credentials = credentials("alice");
+    with_credentials["WORKBOOK_AUTH_REGISTRY"] = basic->host_port();
+    with_credentials["WORKBOOK_PASSWORD"] = "not-" + password;
+    const std::vector<Case> cases{
+        {{"a", "b"}, {}, "usage: 10_authentication_and_tls [registry]"},
+        {{open_host}, {{"WORKBOOK_AUTH_REGISTRY", basic->host_port()}}, "set WORKBOOK_USER and WORKBOOK_PASSWORD"},
+        {{open_host}, with_credentials, ": 401 Unauthorized"},
+        {{"127.0.0.1:1"}, {}, "Couldn't connect to server"},
+    };
+    for (const Case& c : cases) {
+        const ChapterRun run = run_chapter(program, c.args, workspace, c.environment);
+        INFO(c.expected << ": " << run.result.out << run.result.err);
+        CHECK(run.result.exit_code == 1);
+        CHECK_FALSE(run.result.timed_out);
+        CHECK(is_one_line(run.result.err));
+        CHECK_THAT(run.result.err, Catch::StartsWith("10_authentication_and_tls: ") && Catch::Contains(c.expected));
+        CHECK(run.result.err.find(password) == std::string::npos);
+    }
+    // Nothing half-written: the protected registry holds no repository at all.
+    CHECK_FALSE(fs::exists(basic->storage_root() / "docker/registry/v2/repositories"));
+}
+
+TEST_CASE("chapter 10: Www-Authenticate values parse as RFC 7235 says, the awkward ones too", "[chapter10]") {
+    using regclient::parse_challenges;
+    // The registry's own: a comma inside the quoted scope, error= last.
+    auto c = parse_challenges(R"(Bearer realm="http://127.0.0.1:1/token",service="reg",scope="repository:a/b:pull,push",error="insufficient_scope")");
+    REQUIRE(c.size() == 1);
+    CHECK(c[0].is("bearer"));
+    CHECK(c[0].parameter("scope") == "repository:a/b:pull,push");
+    CHECK(c[0].parameter("error") == "insufficient_scope");
+    // Two challenges in one value, spaces around '=', upper-case names, unquoted tokens, escapes.
+    c = parse_challenges(R"(Basic realm="a \"quoted\" realm", charset=UTF-8 , BEARER REALM = "https://auth/t" ,Service=reg)");
+    REQUIRE(c.size() == 2);
+    CHECK(c[0].is("Basic"));
+    CHECK(c[0].parameter("realm") == "a \"quoted\" realm");
+    CHECK(c[0].parameter("charset") == "UTF-8");
+    CHECK(c[1].is("Bearer"));
+    CHECK(c[1].parameter("realm") == "https://auth/t");
+    CHECK(c[1].parameter("service") == "reg");
+    // Space-separated scopes (a mount asks for two repositories), and token68.
+    c = parse_challenges(R"(Bearer scope="repository:b:pull,push repository:a:pull", Negotiate abc==)");
+    REQUIRE(c.size() == 2);
+    CHECK(c[0].parameter("scope") == "repository:b:pull,push repository:a:pull");
+    CHECK(c[1].parameter("token68") == "abc==");
+    CHECK(parse_challenges("").empty());
+    CHECK_THROWS_AS(parse_challenges(R"(Bearer realm="unterminated)"), std::invalid_argument);
+    CHECK_THROWS_AS(parse_challenges(R"(="no scheme")"), std::invalid_argument);
+    // Which resource a request touches decides the token it is sent with.
+    CHECK(regclient::resource_of("http://h:1/v2/a/b/blobs/uploads/x?_state=y") == "repository:a/b");
+    CHECK(regclient::resource_of("http://h:1/v2/a/manifests/latest") == "repository:a");
+    CHECK(regclient::resource_of("https://h/v2/_catalog?n=2") == "registry:catalog");
+    CHECK(regclient::resource_of("http://h:1/v2/").empty());
+    CHECK(regclient::jwt_claims(regclient::unsigned_jwt({{"sub", "x"}})) == nlohmann::json{{"sub", "x"}});
+}
