@@ -9,6 +9,7 @@
 //   garbage-collect (dry run, then for real), start it again; the output goes to
 //   <program>.gc.out.
 #include "busybox_image.hpp"
+#include "protected_registries.hpp"
 #include "program_runner.hpp"
 #include "registry_instance.hpp"
 #include "scrub.hpp"
@@ -91,11 +92,19 @@ int main(int argc, char* argv[]) try {
     auto registry = harness::start_registry({.role = "registry"}, workspace.path());
     regclient::RegistryClient upstream_client(upstream->host_port());
     harness::seed_busybox(upstream_client);
+    // Chapter 10's registries: Basic, Bearer and HTTPS (the other chapters ignore them).
+    const harness::ProtectedRegistries protected_registries =
+        harness::start_protected_registries(workspace.path() / "protected");
 
     // What the reader types is localhost:5000 and :5001; show that, not our free ports.
     const std::vector<std::pair<std::string, std::string>> replacements = {
         {registry->host_port(), "localhost:5000"},
         {upstream->host_port(), "localhost:5001"},
+        {protected_registries.basic->host_port(), "localhost:5002"},
+        {protected_registries.token->host_port(), "localhost:5003"},
+        {protected_registries.tls->host_port(), "localhost:5443"},
+        {protected_registries.tokens->realm(), "http://localhost:5005/token"},
+        {protected_registries.tls_material.ca_certificate.string(), "ca.crt"},
         {registry->storage_root().string(), "/var/lib/registry"},
         {workspace.path().string() + "/", ""},
     };
@@ -108,15 +117,15 @@ int main(int argc, char* argv[]) try {
         const fs::path transcript = output / (name + ".transcript.jsonl");
         fs::remove(transcript);
         if (!quiet) std::cout << "==== " << name << "\n" << std::flush;
+        std::map<std::string, std::string> environment = protected_registries.environment();
+        environment.insert({{"WORKBOOK_REGISTRY", registry->host_port()},
+                            {"WORKBOOK_UPSTREAM", upstream->host_port()},
+                            {"WORKBOOK_STORAGE", registry->storage_root().string()},
+                            {"WORKBOOK_VERBOSE", "1"},
+                            {"WORKBOOK_TRANSCRIPT", transcript.string()}});
         const harness::RunResult run = harness::run_program(
             {program.string()},
-            {.environment = {{"WORKBOOK_REGISTRY", registry->host_port()},
-                             {"WORKBOOK_UPSTREAM", upstream->host_port()},
-                             {"WORKBOOK_STORAGE", registry->storage_root().string()},
-                             {"WORKBOOK_VERBOSE", "1"},
-                             {"WORKBOOK_TRANSCRIPT", transcript.string()}},
-             .working_directory = workspace.path(),
-             .merge_output = true});
+            {.environment = environment, .working_directory = workspace.path(), .merge_output = true});
         const std::string shown = harness::scrub(run.out, replacements);
         std::ofstream(output / (name + ".out")) << shown;
         std::ofstream(output / (name + ".registry.log"))

@@ -1,0 +1,94 @@
+#include "protected_registries.hpp"
+
+#include "program_runner.hpp"
+
+#include <openssl/rand.h>
+
+#include <fstream>
+#include <stdexcept>
+
+namespace fs = std::filesystem;
+
+namespace harness {
+namespace {
+
+// Where a file inside a registry's storage is, on this machine and as the registry sees it.
+struct StorageFiles {
+    fs::path workdir;
+    fs::path on_host(const std::string& relative) const { return workdir / "registry/storage" / relative; }
+    std::string in_registry(const std::string& relative) const {
+        return engine_from_environment() == "compose" ? "/var/lib/registry/" + relative
+                                                      : on_host(relative).string();
+    }
+};
+
+std::string random_password() {
+    unsigned char bytes[12];
+    if (RAND_bytes(bytes, sizeof bytes) != 1) throw std::runtime_error("OpenSSL could not make random bytes");
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string password;
+    for (const unsigned char b : bytes) {
+        password += hex[b >> 4];
+        password += hex[b & 0x0f];
+    }
+    return password;
+}
+
+}  // namespace
+
+std::map<std::string, std::string> ProtectedRegistries::environment() const {
+    return {{"WORKBOOK_AUTH_REGISTRY", basic->host_port()},
+            {"WORKBOOK_TOKEN_REGISTRY", token->host_port()},
+            {"WORKBOOK_TLS_REGISTRY", "https://" + tls->host_port()},
+            {"WORKBOOK_CA_FILE", tls_material.ca_certificate.string()},
+            {"WORKBOOK_USER", user},
+            {"WORKBOOK_PASSWORD", password}};
+}
+
+ProtectedRegistries start_protected_registries(const fs::path& workdir) {
+    ProtectedRegistries started;
+    started.user = "alice";
+    started.password = random_password();
+
+    // htpasswd: bcrypt entries only, the one kind registry 2.8 accepts.
+    const StorageFiles basic_files{workdir / "basic"};
+    fs::create_directories(basic_files.on_host("auth"));
+    const RunResult entry = run_program({"htpasswd", "-Bbn", started.user, started.password});
+    if (entry.exit_code != 0)
+        throw std::runtime_error("htpasswd failed (Debian package apache2-utils): " + entry.err);
+    std::ofstream(basic_files.on_host("auth/htpasswd")) << entry.out.substr(0, entry.out.find('\n')) << "\n";
+    started.basic = start_registry(
+        {.role = "registry",
+         .config_patch = {{"auth", {{"htpasswd", {{"realm", "registry-workbook"}, {"path", basic_files.in_registry("auth/htpasswd")}}}}}}},
+        basic_files.workdir);
+
+    // Bearer tokens: the registry trusts the token server's signing certificate.
+    const StorageFiles token_files{workdir / "token"};
+    const SigningKey key = make_signing_key(token_files.on_host("auth"));
+    started.tokens = std::make_unique<TokenServer>(TokenServerConfig{
+        .signing_key = key.private_key,
+        .users = {{started.user, {started.password, {{"*", {"pull", "push"}}}}}}});
+    started.token = start_registry(
+        {.role = "registry",
+         .config_patch = {{"auth",
+                           {{"token",
+                             {{"realm", started.tokens->realm()},
+                              {"service", "registry-workbook"},
+                              {"issuer", "registry-workbook-token-server"},
+                              {"rootcertbundle", token_files.in_registry("auth/token-signing.crt")}}}}}}},
+        token_files.workdir);
+
+    // TLS with a CA of our own.
+    const StorageFiles tls_files{workdir / "tls"};
+    started.tls_material = make_tls_material(tls_files.on_host("tls"));
+    started.tls = start_registry(
+        {.role = "registry",
+         .config_patch = {{"http",
+                           {{"tls",
+                             {{"certificate", tls_files.in_registry("tls/server.crt")},
+                              {"key", tls_files.in_registry("tls/server.key")}}}}}}},
+        tls_files.workdir);
+    return started;
+}
+
+}  // namespace harness
