@@ -1,5 +1,7 @@
 #include "scripted_server.hpp"
 
+#include "regclient/text.hpp"
+
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -17,8 +19,14 @@ using tcp = asio::ip::tcp;
 
 namespace harness {
 
+std::string ScriptedRequest::header(std::string_view name) const {
+    for (const auto& [field, value] : headers)
+        if (regclient::equals_ignoring_case(field, name)) return value;
+    return "";
+}
+
 struct ScriptedServer::State {
-    Script script;
+    RequestHandler handler;
     asio::io_context io;
     tcp::acceptor acceptor{io};
     std::thread accept_thread;
@@ -35,13 +43,16 @@ struct ScriptedServer::State {
             http::request<http::string_body> request;
             http::read(socket, buffer, request, error);
             if (error) return;
-            const std::string method(request.method_string());
-            const std::string target(request.target());
+            ScriptedRequest seen{.method = std::string(request.method_string()),
+                                 .target = std::string(request.target()),
+                                 .body = request.body()};
+            for (const auto& field : request)
+                seen.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
             {
                 std::lock_guard lock(mutex);
-                requests.push_back(method + " " + target);
+                requests.push_back(seen.method + " " + seen.target);
             }
-            const ScriptedResponse scripted = script(method, target);
+            const ScriptedResponse scripted = handler(seen);
             http::response<http::string_body> response{static_cast<http::status>(scripted.status),
                                                        request.version()};
             for (const auto& [name, value] : scripted.headers) response.set(name, value);
@@ -74,8 +85,13 @@ struct ScriptedServer::State {
     }
 };
 
-ScriptedServer::ScriptedServer(Script script) : state_(std::make_unique<State>()) {
-    state_->script = std::move(script);
+ScriptedServer::ScriptedServer(Script script)
+    : ScriptedServer(RequestHandler([script = std::move(script)](const ScriptedRequest& request) {
+          return script(request.method, request.target);
+      })) {}
+
+ScriptedServer::ScriptedServer(RequestHandler handler) : state_(std::make_unique<State>()) {
+    state_->handler = std::move(handler);
     state_->acceptor.open(tcp::v4());
     state_->acceptor.set_option(asio::socket_base::reuse_address(true));
     state_->acceptor.bind(tcp::endpoint(asio::ip::address_v4::loopback(), 0));

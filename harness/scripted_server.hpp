@@ -1,10 +1,12 @@
 // A real HTTP server on loopback that answers with scripted responses: the misbehaving
-// registry that bad-input tests need (500s, garbage bodies, lies).
+// registry that bad-input tests need (500s, garbage bodies, lies), and the transport under
+// the harness's token server.
 #pragma once
 
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -16,12 +18,25 @@ struct ScriptedResponse {
     std::string body;
 };
 
+/// A request as the server read it.
+struct ScriptedRequest {
+    std::string method;
+    std::string target;  ///< path and query
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string body;
+    /// The first value of header `name` (case-insensitive), or "".
+    std::string header(std::string_view name) const;
+};
+
 /// Decides the answer from the request's method and target (path and query).
 using Script = std::function<ScriptedResponse(const std::string& method, const std::string& target)>;
+/// Decides the answer from the whole request (headers and body too).
+using RequestHandler = std::function<ScriptedResponse(const ScriptedRequest& request)>;
 
 class ScriptedServer {
 public:
     explicit ScriptedServer(Script script);
+    explicit ScriptedServer(RequestHandler handler);
     ~ScriptedServer();
     ScriptedServer(const ScriptedServer&) = delete;
     ScriptedServer& operator=(const ScriptedServer&) = delete;

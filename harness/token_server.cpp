@@ -1,8 +1,7 @@
 #include "token_server.hpp"
 
-#include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
+#include "scripted_server.hpp"
+
 #include <curl/curl.h>
 #include <openssl/bn.h>
 #include <openssl/ec.h>
@@ -10,21 +9,13 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
-#include <sys/socket.h>
 
 #include <algorithm>
 #include <chrono>
 #include <ctime>
-#include <list>
 #include <mutex>
 #include <set>
 #include <stdexcept>
-#include <thread>
-
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-using tcp = asio::ip::tcp;
 
 namespace harness {
 namespace {
@@ -125,15 +116,10 @@ struct TokenServer::State {
     TokenServerConfig config;
     std::unique_ptr<EVP_PKEY, PkeyFree> key;
     std::string key_id;
-    asio::io_context io;
-    tcp::acceptor acceptor{io};
-    std::thread accept_thread;
     mutable std::mutex mutex;
-    std::vector<std::thread> connections;
-    std::list<tcp::socket> sockets;
     std::vector<TokenRequest> requests;
     std::vector<std::string> issued;
-    bool stopping = false;
+    std::unique_ptr<ScriptedServer> server;  // last: stopped first, while the rest still lives
 
     std::string sign(const nlohmann::json& claims) const {
         const nlohmann::json header = {{"typ", "JWT"}, {"alg", "ES256"}, {"kid", key_id}};
@@ -179,13 +165,12 @@ struct TokenServer::State {
         return actions;
     }
 
-    http::response<http::string_body> answer(const http::request<http::string_body>& request) {
-        http::response<http::string_body> response{http::status::ok, request.version()};
-        response.set(http::field::content_type, "application/json");
-        const std::string target(request.target());
-        if (request.method() != http::verb::get || !(target == "/token" || target.starts_with("/token?"))) {
-            response.result(http::status::not_found);
-            response.body() = R"({"errors":[{"code":"NOT_FOUND","message":"only GET /token"}]})";
+    ScriptedResponse answer(const ScriptedRequest& request) {
+        ScriptedResponse response{.status = 200, .headers = {{"Content-Type", "application/json"}}};
+        const std::string& target = request.target;
+        if (request.method != "GET" || !(target == "/token" || target.starts_with("/token?"))) {
+            response.status = 404;
+            response.body = R"({"errors":[{"code":"NOT_FOUND","message":"only GET /token"}]})";
             return response;
         }
         TokenRequest seen;
@@ -201,8 +186,8 @@ struct TokenServer::State {
         // Basic credentials, checked against the table; none at all is the anonymous user "".
         std::string password;
         bool known = false;
-        if (const auto authorization = request.find(http::field::authorization); authorization != request.end()) {
-            const std::string_view value(authorization->value().data(), authorization->value().size());
+        if (const std::string authorization = request.header("Authorization"); !authorization.empty()) {
+            const std::string_view value(authorization);
             const std::string decoded = value.starts_with("Basic ") ? base64_decode(value.substr(6)) : "";
             const auto colon = decoded.find(':');
             seen.account = decoded.substr(0, colon);
@@ -215,9 +200,9 @@ struct TokenServer::State {
         }
         if (!known || seen.service != config.service) {
             seen.status = 401;
-            response.result(http::status::unauthorized);
-            response.set(http::field::www_authenticate, "Basic realm=\"registry-workbook token server\"");
-            response.body() = known ? R"({"errors":[{"code":"DENIED","message":"unknown service"}]})"
+            response.status = 401;
+            response.headers.emplace_back("WWW-Authenticate", "Basic realm=\"registry-workbook token server\"");
+            response.body = known ? R"({"errors":[{"code":"DENIED","message":"unknown service"}]})"
                                     : R"({"errors":[{"code":"UNAUTHORIZED","message":"bad credentials"}]})";
             std::lock_guard lock(mutex);
             requests.push_back(std::move(seen));
@@ -250,7 +235,7 @@ struct TokenServer::State {
             {"jti", base64url(std::string_view(reinterpret_cast<const char*>(nonce), sizeof nonce))},
             {"access", access}};
         const std::string token = sign(claims);
-        response.body() = nlohmann::json{{"token", token},
+        response.body = nlohmann::json{{"token", token},
                                          {"access_token", token},
                                          {"expires_in", config.lifetime_seconds},
                                          {"issued_at", rfc3339(now)}}
@@ -262,33 +247,6 @@ struct TokenServer::State {
         issued.push_back(token);
         return response;
     }
-
-    void serve(tcp::socket& socket) {
-        beast::flat_buffer buffer;
-        beast::error_code error;
-        while (true) {
-            http::request<http::string_body> request;
-            http::read(socket, buffer, request, error);
-            if (error) return;
-            http::response<http::string_body> response = answer(request);
-            response.keep_alive(request.keep_alive());
-            response.prepare_payload();
-            http::write(socket, response, error);
-            if (error || !request.keep_alive()) return;
-        }
-    }
-
-    void accept_loop() {
-        while (true) {
-            tcp::socket socket(io);
-            beast::error_code error;
-            acceptor.accept(socket, error);
-            std::lock_guard lock(mutex);
-            if (error || stopping) return;
-            tcp::socket& kept = sockets.emplace_back(std::move(socket));
-            connections.emplace_back([this, &kept] { serve(kept); });
-        }
-    }
 };
 
 TokenServer::TokenServer(TokenServerConfig config) : state_(std::make_unique<State>()) {
@@ -298,27 +256,14 @@ TokenServer::TokenServer(TokenServerConfig config) : state_(std::make_unique<Sta
     if (!state_->key || EVP_PKEY_get_base_id(state_->key.get()) != EVP_PKEY_EC)
         throw std::runtime_error("no EC private key in " + state_->config.signing_key.string());
     state_->key_id = libtrust_key_id(state_->key.get());
-    state_->acceptor.open(tcp::v4());
-    state_->acceptor.set_option(asio::socket_base::reuse_address(true));
-    state_->acceptor.bind(tcp::endpoint(asio::ip::address_v4::loopback(), 0));
-    state_->acceptor.listen();
-    state_->accept_thread = std::thread([this] { state_->accept_loop(); });
+    state_->server = std::make_unique<ScriptedServer>(
+        RequestHandler([state = state_.get()](const ScriptedRequest& request) { return state->answer(request); }));
 }
 
-TokenServer::~TokenServer() {
-    {
-        std::lock_guard lock(state_->mutex);
-        state_->stopping = true;
-        // shutdown() wakes the blocked accept() and any blocked read.
-        ::shutdown(state_->acceptor.native_handle(), SHUT_RDWR);
-        for (auto& socket : state_->sockets) ::shutdown(socket.native_handle(), SHUT_RDWR);
-    }
-    state_->accept_thread.join();
-    for (auto& connection : state_->connections) connection.join();
-}
+TokenServer::~TokenServer() = default;
 
 std::string TokenServer::realm() const {
-    return "http://127.0.0.1:" + std::to_string(state_->acceptor.local_endpoint().port()) + "/token";
+    return "http://" + state_->server->host_port() + "/token";
 }
 
 const std::string& TokenServer::key_id() const { return state_->key_id; }
