@@ -1,5 +1,5 @@
 // The compose engine: the top-level docker-compose.yml, one compose project per instance.
-#include "program_runner.hpp"
+#include "compose_tools.hpp"
 #include "registry_instance.hpp"
 #include "workbook_paths.hpp"
 #include "workspace.hpp"
@@ -14,24 +14,6 @@ namespace fs = std::filesystem;
 
 namespace harness {
 namespace {
-
-// docker-compose (v1, Debian's) or the v2 plugin, whichever this machine has.
-std::vector<std::string> compose_command() {
-    if (run_program({"docker-compose", "version"}).exit_code == 0) return {"docker-compose"};
-    if (run_program({"docker", "compose", "version"}).exit_code == 0) return {"docker", "compose"};
-    throw std::runtime_error(
-        "the compose engine needs docker-compose (Debian package docker-compose) or docker compose");
-}
-
-// registry:2 cannot be pulled offline: use REGISTRY_IMAGE, else build the stand-in.
-std::string registry_image() {
-    if (const char* image = std::getenv("REGISTRY_IMAGE"); image && *image) return image;
-    const RunResult built =
-        run_program({(fs::path(paths::source_dir) / "harness" / "build-registry-image").string()});
-    if (built.exit_code != 0)
-        throw std::runtime_error("cannot build the registry image: " + built.err);
-    return built.out.substr(0, built.out.find('\n'));
-}
 
 // REGISTRY_* variables from a config patch: {"storage":{"delete":{"enabled":false}}} becomes
 // REGISTRY_STORAGE_DELETE_ENABLED=false, the registry's own override scheme.
@@ -54,10 +36,7 @@ public:
         : compose_(compose_command()), service_(spec.role), directory_(workdir / spec.role) {
         if (service_ != "registry" && service_ != "upstream")
             throw std::invalid_argument("docker-compose.yml has no service '" + service_ + "'");
-        if (run_program({"docker", "info"}).exit_code != 0)
-            throw std::runtime_error(
-                "the compose engine needs a running Docker daemon: start one with "
-                "'dockerd --iptables=false --bridge=none &' (Debian package docker.io)");
+        require_docker_daemon();
         static std::atomic<int> counter{0};
         project_ = !spec.compose_project.empty()
                        ? spec.compose_project
@@ -67,7 +46,7 @@ public:
         fs::create_directories(directory_ / "storage");
 
         const std::string prefix = service_ == "registry" ? "REGISTRY" : "UPSTREAM";
-        environment_ = {{"REGISTRY_IMAGE", registry_image()},
+        environment_ = {{"REGISTRY_IMAGE", offline_image("REGISTRY_IMAGE", "build-registry-image")},
                         {prefix + "_PORT", std::to_string(port_)},
                         {prefix + "_DATA", (directory_ / "storage").string()}};
         nlohmann::json variables = nlohmann::json::object();
@@ -117,18 +96,11 @@ public:
     }
 
 private:
-    RunResult compose(std::vector<std::string> args) const {
-        std::vector<std::string> argv = compose_;
-        for (const auto& file : {fs::path(paths::source_dir) / "docker-compose.yml",
-                                 directory_ / "compose-override.yml"}) {
-            argv.push_back("-f");
-            argv.push_back(file.string());
-        }
-        argv.insert(argv.end(), {"-p", project_});
-        argv.insert(argv.end(), args.begin(), args.end());
-        return run_program(argv, {.environment = environment_,
-                                  .working_directory = directory_,
-                                  .timeout = std::chrono::seconds(120)});
+    RunResult compose(const std::vector<std::string>& args) const {
+        return run_compose(compose_,
+                           {fs::path(paths::source_dir) / "docker-compose.yml",
+                            directory_ / "compose-override.yml"},
+                           project_, args, environment_, directory_);
     }
 
     std::vector<std::string> compose_;

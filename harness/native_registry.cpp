@@ -112,15 +112,7 @@ private:
         std::fclose(registry_log);
     }
 
-    void end(int signal) {
-        if (!child_.valid() || !child_.running()) return;
-        ::kill(child_.id(), signal);
-        for (int i = 0; i < 250 && child_.running(); ++i)
-            std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        if (child_.running()) child_.terminate();
-        std::error_code ignored;
-        child_.wait(ignored);
-    }
+    void end(int signal) { end_child(child_, signal); }
 
     fs::path directory_;
     fs::path binary_;

@@ -3,6 +3,7 @@
 #include "redis_instance.hpp"
 
 #include "child_process.hpp"
+#include "compose_tools.hpp"
 #include "program_runner.hpp"
 #include "workbook_paths.hpp"
 #include "workspace.hpp"
@@ -92,14 +93,7 @@ private:
         std::fclose(log_file);
     }
 
-    void end(int signal) {
-        if (!child_.valid() || !child_.running()) return;
-        ::kill(child_.id(), signal);
-        for (int i = 0; i < 250 && child_.running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        if (child_.running()) child_.terminate();
-        std::error_code ignored;
-        child_.wait(ignored);
-    }
+    void end(int signal) { end_child(child_, signal); }
 
     fs::path directory_;
     fs::path binary_;
@@ -107,36 +101,18 @@ private:
     bp::child child_;
 };
 
-// docker-compose (v1, Debian's) or the v2 plugin, whichever this machine has.
-std::vector<std::string> compose_command() {
-    if (run_program({"docker-compose", "version"}).exit_code == 0) return {"docker-compose"};
-    if (run_program({"docker", "compose", "version"}).exit_code == 0) return {"docker", "compose"};
-    throw std::runtime_error("the compose engine needs docker-compose (Debian package docker-compose) or docker compose");
-}
-
-// redis:7 cannot be pulled offline: use REDIS_IMAGE, else build the stand-in.
-std::string redis_image() {
-    if (const char* image = std::getenv("REDIS_IMAGE"); image && *image) return image;
-    const RunResult built = run_program({(fs::path(paths::source_dir) / "harness" / "build-redis-image").string()});
-    if (built.exit_code != 0) throw std::runtime_error("cannot build the redis image: " + built.err);
-    return built.out.substr(0, built.out.find('\n'));
-}
-
 class ComposeRedis final : public RedisInstance {
 public:
     ComposeRedis(const RedisSpec& spec, const fs::path& workdir)
         : compose_(compose_command()), directory_(workdir / "redis") {
-        if (run_program({"docker", "info"}).exit_code != 0)
-            throw std::runtime_error(
-                "the compose engine needs a running Docker daemon: start one with "
-                "'dockerd --iptables=false --bridge=none &' (Debian package docker.io)");
+        require_docker_daemon();
         static std::atomic<int> counter{0};
         project_ = !spec.compose_project.empty()
                        ? spec.compose_project
                        : Workspace::prefix() + "redis-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
         port_ = spec.port ? spec.port : free_loopback_port();
         fs::create_directories(directory_);
-        environment_ = {{"REDIS_IMAGE", redis_image()}, {"REDIS_PORT", std::to_string(port_)}};
+        environment_ = {{"REDIS_IMAGE", offline_image("REDIS_IMAGE", "build-redis-image")}, {"REDIS_PORT", std::to_string(port_)}};
         const RunResult up = compose({"up", "-d", "redis"});
         if (up.exit_code != 0) {
             compose({"down", "-v", "--remove-orphans"});
@@ -166,13 +142,9 @@ public:
     }
 
 private:
-    RunResult compose(std::vector<std::string> args) const {
-        std::vector<std::string> argv = compose_;
-        argv.insert(argv.end(), {"-f", (fs::path(paths::source_dir) / "docker-compose.yml").string(), "-p", project_});
-        argv.insert(argv.end(), args.begin(), args.end());
-        return run_program(argv, {.environment = environment_,
-                                  .working_directory = directory_,
-                                  .timeout = std::chrono::seconds(120)});
+    RunResult compose(const std::vector<std::string>& args) const {
+        return run_compose(compose_, {fs::path(paths::source_dir) / "docker-compose.yml"}, project_,
+                           args, environment_, directory_);
     }
 
     std::vector<std::string> compose_;
