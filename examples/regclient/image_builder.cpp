@@ -69,17 +69,13 @@ BuiltImage assemble_image(const ImageSpec& spec, std::vector<ImageLayer> layers)
                                    {"history", history}};
 
     std::string config_bytes = config.dump();
-    const Descriptor config_blob{.media_type = std::string(types.config),
-                                 .digest = digest_of(config_bytes),
-                                 .size = config_bytes.size()};
+    const Descriptor config_blob = descriptor_of(types.config, config_bytes);
     const nlohmann::json manifest = {{"schemaVersion", 2},
                                      {"mediaType", types.manifest},
                                      {"config", descriptor_to_json(config_blob)},
                                      {"layers", layer_descriptors}};
     std::string manifest_bytes = manifest.dump(3);
-    const Descriptor manifest_blob{.media_type = std::string(types.manifest),
-                                   .digest = digest_of(manifest_bytes),
-                                   .size = manifest_bytes.size()};
+    const Descriptor manifest_blob = descriptor_of(types.manifest, manifest_bytes);
     return BuiltImage{.layers = std::move(layers),
                       .config = std::move(config_bytes),
                       .config_blob = config_blob,

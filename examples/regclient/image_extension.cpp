@@ -83,9 +83,7 @@ BuiltImage extend_image(const BaseImage& base, const Extension& extension) {
     config["created"] = extension.created;
     if (!extension.cmd.empty()) config["config"]["Cmd"] = extension.cmd;
     std::string config_bytes = config.dump();
-    const Descriptor config_blob{.media_type = base.parsed.config->media_type,
-                                 .digest = digest_of(config_bytes),
-                                 .size = config_bytes.size()};
+    const Descriptor config_blob = descriptor_of(base.parsed.config->media_type, config_bytes);
 
     nlohmann::ordered_json manifest = nlohmann::ordered_json::parse(base.manifest);
     // descriptor_to_json gives a sorted json; round-trip it into the ordered kind.
@@ -95,9 +93,7 @@ BuiltImage extend_image(const BaseImage& base, const Extension& extension) {
     manifest["config"] = ordered(config_blob);
     manifest["layers"].push_back(ordered(extension.layer.blob));
     std::string manifest_bytes = manifest.dump(3);
-    const Descriptor manifest_blob{.media_type = base.parsed.media_type,
-                                   .digest = digest_of(manifest_bytes),
-                                   .size = manifest_bytes.size()};
+    const Descriptor manifest_blob = descriptor_of(base.parsed.media_type, manifest_bytes);
     return BuiltImage{.layers = std::move(layers),
                       .config = std::move(config_bytes),
                       .config_blob = config_blob,

@@ -30,7 +30,7 @@ BuiltIndex assemble_index(IndexFormat format, const std::vector<Descriptor>& chi
     // Keys come out sorted, so the bytes, and the digest, never depend on the order of the code.
     const nlohmann::json index = {{"schemaVersion", 2}, {"mediaType", index_type}, {"manifests", entries}};
     std::string bytes = index.dump(3);
-    const Descriptor descriptor{.media_type = std::string(index_type), .digest = digest_of(bytes), .size = bytes.size()};
+    const Descriptor descriptor = descriptor_of(index_type, bytes);
     return BuiltIndex{.bytes = std::move(bytes), .descriptor = descriptor};
 }
 

@@ -35,6 +35,10 @@ bool is_manifest_type(std::string_view type) {
     return type == media_type::oci_manifest || type == media_type::docker_manifest;
 }
 
+Descriptor descriptor_of(std::string_view media_type, std::string_view bytes) {
+    return Descriptor{.media_type = std::string(media_type), .digest = digest_of(bytes), .size = bytes.size()};
+}
+
 Descriptor descriptor_from_json(const nlohmann::json& json) {
     if (!json.is_object()) reject("a descriptor is not a JSON object");
     const auto type = json.find("mediaType");

@@ -68,6 +68,9 @@ struct Manifest {
     static Manifest parse(std::string_view bytes, std::string_view content_type);
 };
 
+/// The descriptor of bytes held in memory (a config, a manifest): their digest and size.
+Descriptor descriptor_of(std::string_view media_type, std::string_view bytes);
+
 Descriptor descriptor_from_json(const nlohmann::json& json);
 nlohmann::json descriptor_to_json(const Descriptor& descriptor);
 
