@@ -20,8 +20,10 @@ using namespace regclient;
 
 namespace {
 
-// The static program the build compiled for this image (examples/hello/hello.c).
-const fs::path hello_program = WORKBOOK_HELLO_PROGRAM;
+// The static program the build compiled for this image (examples/hello/hello.c), unless
+// WORKBOOK_HELLO_PROGRAM names a copy of it elsewhere.
+const fs::path hello_program =
+    std::getenv("WORKBOOK_HELLO_PROGRAM") ? std::getenv("WORKBOOK_HELLO_PROGRAM") : WORKBOOK_HELLO_PROGRAM;
 
 struct Options {
     ImageSpec spec;

@@ -528,17 +528,27 @@ TEST_CASE("chapter 03: a folder with an unreadable file is refused before anythi
     fs::permissions(folder, fs::perms(0777));
     fs::permissions(folder / "extra" / "secret.txt", fs::perms::none);
 
-    std::vector<std::string> argv{chapter_program(program).string(), "--add", "extra",
+    // "nobody" may not be able to walk into the build tree (a checkout under a 0700 folder):
+    // it runs copies of the program and of hello from the workspace instead.
+    const fs::path binaries = workspace.path() / "bin";
+    fs::create_directories(binaries);
+    fs::permissions(binaries, fs::perms(0755));
+    fs::copy_file(chapter_program(program), binaries / program);
+    fs::copy_file(chapter_program("hello"), binaries / "hello");
+    std::vector<std::string> argv{(binaries / program).string(), "--add", "extra",
                                   registry->host_port() + "/hello-workbook:latest", "out"};
     if (as_root)
         argv.insert(argv.begin(), {"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"});
-    const RunResult run = run_program(argv, {.working_directory = folder});
+    const RunResult run = run_program(
+        argv, {.environment = {{"WORKBOOK_HELLO_PROGRAM", (binaries / "hello").string()}},
+               .working_directory = folder});
     INFO(run.out << run.err);
     CHECK(run.exit_code == 1);
     CHECK(is_one_line(run.err));
     CHECK(run.err == program + ": cannot read extra/secret.txt: Permission denied\n");
     CHECK(run.out.empty());
     CHECK(contents_of(folder) == std::set<std::string>{"extra"});
+    CHECK(contents_of(binaries) == std::set<std::string>{program, "hello"});
     // Nothing reached the registry.
     const auto log = registry->access_log();
     CHECK(std::none_of(log.begin(), log.end(), [](const ObservedExchange& e) {
