@@ -56,7 +56,16 @@ public:
             {"services", {{service_, {{"environment", variables}}}}}};
         std::ofstream(directory_ / "compose-override.yml") << override_file.dump(2) << '\n';
 
-        const RunResult up = compose({"up", "-d", service_});
+        // A port picked free can be taken before docker binds it: try a few, as natively.
+        RunResult up = compose({"up", "-d", service_});
+        for (int attempt = 1; up.exit_code != 0 && !spec.port && attempt < 5 &&
+                              up.err.find("address already in use") != std::string::npos;
+             ++attempt) {
+            compose({"down", "-v", "--remove-orphans"});
+            port_ = free_loopback_port();
+            environment_[prefix + "_PORT"] = std::to_string(port_);
+            up = compose({"up", "-d", service_});
+        }
         if (up.exit_code != 0) {
             compose({"down", "-v", "--remove-orphans"});
             throw std::runtime_error("docker-compose up failed: " + up.err);
