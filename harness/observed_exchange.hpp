@@ -17,6 +17,8 @@ struct ObservedExchange {
     long status = 0;
     std::uint64_t bytes_sent = 0;      ///< request body bytes (client side only)
     std::uint64_t bytes_received = 0;  ///< response body bytes
+    /// Connections the client opened for this exchange, 0 on a reused one (client side only).
+    long new_connections = 0;
     std::string user_agent;
     std::string host;  ///< host:port the request was addressed to
     std::string error_code;  ///< the registry's err.code, e.g. "blob unknown" (server side only)

@@ -38,6 +38,7 @@ void append_to_transcript(const std::string& file, const Exchange& exchange) {
         {"response_headers", to_json(exchange.response_headers)},
         {"bytes_sent", exchange.bytes_sent},
         {"bytes_received", exchange.bytes_received},
+        {"new_connections", exchange.new_connections},
         {"body_digest", exchange.body_digest},
     };
     std::ofstream out(file, std::ios::app);

@@ -7,11 +7,23 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 #include <exception>
 #include <stdexcept>
 
 namespace regclient {
 namespace {
+
+// WORKBOOK_STALL_SECONDS lets tests of stalling servers finish in seconds, not half a minute.
+std::chrono::seconds default_stall_timeout() {
+    const char* value = std::getenv("WORKBOOK_STALL_SECONDS");
+    if (!value || !*value) return std::chrono::seconds(30);
+    char* end = nullptr;
+    const long seconds = std::strtol(value, &end, 10);
+    if (*end != '\0' || seconds < 1 || seconds > 3600)
+        throw std::invalid_argument("WORKBOOK_STALL_SECONDS must be a number of seconds, 1 to 3600");
+    return std::chrono::seconds(seconds);
+}
 
 std::string_view trim(std::string_view text) {
     while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front())))
@@ -58,6 +70,7 @@ struct HttpClient::State {
     std::string user_agent = default_user_agent;
     TlsOptions tls;
     std::shared_ptr<Authorizer> authorizer;
+    std::chrono::seconds stall_timeout = default_stall_timeout();
 
     // Per-transfer state.
     const Request* request = nullptr;
@@ -183,6 +196,11 @@ void HttpClient::set_user_agent(std::string user_agent) {
     state_->user_agent = std::move(user_agent);
 }
 
+void HttpClient::set_stall_timeout(std::chrono::seconds timeout) {
+    if (timeout.count() < 1) throw std::invalid_argument("the stall timeout must be at least 1 s");
+    state_->stall_timeout = timeout;
+}
+
 void HttpClient::add_observer(ExchangeObserver observer) {
     state_->observers.push_back(std::move(observer));
 }
@@ -248,7 +266,7 @@ Response HttpClient::perform_once(const Request& request, const BodySink& sink,
     // Fail instead of hanging: a connect deadline, and abort when the transfer stalls.
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 10L);
     curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, 30L);
+    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, static_cast<long>(state.stall_timeout.count()));
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
     if (!state.tls.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, state.tls.ca_file.c_str());
@@ -282,6 +300,7 @@ Response HttpClient::perform_once(const Request& request, const BodySink& sink,
     state.exchange.reason = state.response.reason;
     state.exchange.response_headers = state.response.headers;
     state.exchange.body_digest = state.body_hash->finish().str();
+    curl_easy_getinfo(curl, CURLINFO_NUM_CONNECTS, &state.exchange.new_connections);
     for (const auto& observer : state.observers) observer(state.exchange);
 
     if (state.error) std::rethrow_exception(state.error);

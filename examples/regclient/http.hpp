@@ -1,6 +1,7 @@
 // HTTP over libcurl: one reusable handle per client, streamed bodies, every exchange observable.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -63,6 +64,8 @@ struct Exchange {
     std::uint64_t bytes_sent = 0;      ///< request body bytes
     std::uint64_t bytes_received = 0;  ///< response body bytes
     std::string body_digest;           ///< sha256 of the response body as received
+    /// Connections this exchange had to open: 0 when it reused a kept-alive one.
+    long new_connections = 0;
 };
 
 /// Called after every exchange, successful or not.
@@ -115,6 +118,10 @@ public:
     /// Authorization for every request from now on; a 401 is retried once when the
     /// authorizer has something new to offer and the body can be sent again.
     void set_authorizer(std::shared_ptr<Authorizer> authorizer);
+
+    /// A transfer that moves no byte for this long fails instead of hanging (default 30 s;
+    /// WORKBOOK_STALL_SECONDS overrides the default, so tests need not wait that long).
+    void set_stall_timeout(std::chrono::seconds timeout);
 
     /// Bodies kept in memory are capped so a hostile server cannot exhaust memory.
     static constexpr std::size_t max_body_in_memory = 4 * 1024 * 1024;
