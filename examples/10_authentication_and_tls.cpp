@@ -47,6 +47,9 @@ void ask(RegistryClient& registry) {
     }
     //! [challenge]
     if (answer.status == 200) std::cout << "  no authentication: anyone may pull, push and delete here\n";
+    if (answer.status == 401 && challenges_of(answer).empty())
+        throw std::runtime_error(registry.base_url() + " answered 401 without a Www-Authenticate challenge: "
+                                 "it does not say how to log in");
 }
 
 // Logs in the way docker does (only when asked), copies the image in, and tells the story.

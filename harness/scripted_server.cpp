@@ -8,6 +8,7 @@
 
 #include <sys/socket.h>
 
+#include <condition_variable>
 #include <list>
 #include <mutex>
 #include <thread>
@@ -35,8 +36,23 @@ struct ScriptedServer::State {
     std::list<tcp::socket> sockets;  // owned here, so no descriptor is reused while we run
     std::vector<std::string> requests;
     bool stopping = false;
+    std::condition_variable stopped;
 
+    // A silent server: hold the connection open, writing nothing, until the server stops.
+    void stay_silent() {
+        std::unique_lock lock(mutex);
+        stopped.wait(lock, [this] { return stopping; });
+    }
+
+    // Every way out of a connection closes it, as a real server does; a client waiting for
+    // more would otherwise hang until its own timeout.
     void serve(tcp::socket& socket) {
+        serve_requests(socket);
+        beast::error_code ignored;
+        socket.shutdown(tcp::socket::shutdown_both, ignored);
+    }
+
+    void serve_requests(tcp::socket& socket) {
         beast::flat_buffer buffer;
         beast::error_code error;
         while (true) {
@@ -53,6 +69,8 @@ struct ScriptedServer::State {
                 requests.push_back(seen.method + " " + seen.target);
             }
             const ScriptedResponse scripted = handler(seen);
+            using Delivery = ScriptedResponse::Delivery;
+            if (scripted.delivery == Delivery::never_answer) return stay_silent();
             http::response<http::string_body> response{static_cast<http::status>(scripted.status),
                                                        request.version()};
             for (const auto& [name, value] : scripted.headers) response.set(name, value);
@@ -60,6 +78,17 @@ struct ScriptedServer::State {
             if (response.find(http::field::content_length) == response.end())
                 response.prepare_payload();
             response.keep_alive(request.keep_alive());
+            if (scripted.delivery != Delivery::normal) {
+                // Beast writes the headers as given; the body goes out raw, as much as asked.
+                http::response_serializer<http::string_body> serializer(response);
+                serializer.split(true);
+                http::write_header(socket, serializer, error);
+                const std::size_t n = std::min(scripted.body_bytes, scripted.body.size());
+                if (!error && request.method() != http::verb::head)
+                    asio::write(socket, asio::buffer(scripted.body.data(), n), error);
+                if (scripted.delivery == Delivery::stall_after) stay_silent();
+                return;
+            }
             // A HEAD answer carries the headers only.
             if (request.method() == http::verb::head) {
                 http::response_serializer<http::string_body> serializer(response);
@@ -103,6 +132,7 @@ ScriptedServer::~ScriptedServer() {
     {
         std::lock_guard lock(state_->mutex);
         state_->stopping = true;
+        state_->stopped.notify_all();
         // shutdown() wakes the blocked accept() and any blocked read.
         ::shutdown(state_->acceptor.native_handle(), SHUT_RDWR);
         for (auto& socket : state_->sockets) ::shutdown(socket.native_handle(), SHUT_RDWR);

@@ -16,6 +16,18 @@ struct ScriptedResponse {
     unsigned status = 200;
     std::vector<std::pair<std::string, std::string>> headers;
     std::string body;
+
+    /// How the answer goes on the wire. Anything but `normal` plays a broken server; a
+    /// Content-Length set in `headers` is sent as given, so it may lie about the body.
+    enum class Delivery {
+        normal,           ///< the whole answer; the connection stays open if the client wants
+        close_after,      ///< the headers and `body_bytes` of the body, then the connection closes
+        stall_after,      ///< the headers and `body_bytes` of the body, then silence, connection open
+        never_answer,     ///< reads the request, then silence, connection open
+    };
+    Delivery delivery = Delivery::normal;
+    /// With close_after or stall_after: how much of the body is written (all by default).
+    std::size_t body_bytes = std::string::npos;
 };
 
 /// A request as the server read it.

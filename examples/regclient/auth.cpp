@@ -145,8 +145,17 @@ std::vector<Challenge> parse_challenges(std::string_view value) {
 std::vector<Challenge> challenges_of(const Response& response) {
     std::vector<Challenge> all;
     for (const auto& [name, value] : response.headers.fields())
-        if (equals_ignoring_case(name, "Www-Authenticate"))
-            for (auto& challenge : parse_challenges(value)) all.push_back(std::move(challenge));
+        if (equals_ignoring_case(name, "Www-Authenticate")) {
+            std::vector<Challenge> parsed;
+            try {
+                parsed = parse_challenges(value);
+            } catch (const std::invalid_argument& error) {
+                // Name the header: "unterminated quoted string" alone says nothing to a reader.
+                throw std::invalid_argument("the registry's Www-Authenticate '" + printable(value) +
+                                            "' is malformed: " + error.what());
+            }
+            for (auto& challenge : parsed) all.push_back(std::move(challenge));
+        }
     return all;
 }
 
@@ -253,6 +262,7 @@ RegistryAuth::RegistryAuth(std::optional<Credentials> credentials, HttpClient to
     : credentials_(std::move(credentials)), token_client_(std::move(token_client)) {}
 
 void RegistryAuth::set_narrator(std::function<void(const std::string&)> narrator) {
+    const std::lock_guard lock(mutex_);
     narrator_ = std::move(narrator);
 }
 
@@ -272,7 +282,18 @@ const Token* RegistryAuth::token_for(const std::string& resource) {
     return &token->second;
 }
 
+int RegistryAuth::tokens_fetched() const {
+    const std::lock_guard lock(mutex_);
+    return tokens_fetched_;
+}
+
+int RegistryAuth::requests_with_cached_token() const {
+    const std::lock_guard lock(mutex_);
+    return reused_;
+}
+
 std::optional<std::string> RegistryAuth::authorization(const Request& request) {
+    const std::lock_guard lock(mutex_);
     if (send_basic_ && credentials_) return basic_authorization(*credentials_);
     if (const Token* token = token_for(resource_of(request.url))) {
         ++reused_;
@@ -282,6 +303,7 @@ std::optional<std::string> RegistryAuth::authorization(const Request& request) {
 }
 
 bool RegistryAuth::unauthorized(const Request& request, const Response& response) {
+    const std::lock_guard lock(mutex_);
     const std::vector<Challenge> challenges = challenges_of(response);
     for (const Challenge& challenge : challenges) {
         if (challenge.is("Basic")) {
@@ -323,6 +345,7 @@ bool RegistryAuth::unauthorized(const Request& request, const Response& response
 }
 
 nlohmann::json RegistryAuth::claims_for(const std::string& resource) const {
+    const std::lock_guard lock(mutex_);
     const auto scope = scope_of_.find(resource);
     if (scope == scope_of_.end()) return nullptr;
     const auto token = tokens_.find(scope->second);

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -73,6 +74,8 @@ std::string resource_of(std::string_view url);
 /// fetched for exactly the scope the registry challenged, cached until it expires, reused for
 /// every request on the same resource, and replaced when the registry answers
 /// `insufficient_scope` or `invalid_token`. Install it with HttpClient::set_authorizer.
+/// Thread-safe: sibling clients on worker threads share one instance and so its tokens
+/// (a token fetch holds the lock, so two workers never fetch the same token twice).
 class RegistryAuth : public Authorizer {
 public:
     /// `token_client` fetches the tokens; give it the same TLS options and observers.
@@ -83,8 +86,8 @@ public:
 
     /// Hears one line per decision (challenge seen, token fetched or reused), without secrets.
     void set_narrator(std::function<void(const std::string&)> narrator);
-    int tokens_fetched() const { return tokens_fetched_; }
-    int requests_with_cached_token() const { return reused_; }
+    int tokens_fetched() const;
+    int requests_with_cached_token() const;
     /// The claims of the token used for `resource` (see resource_of), or null.
     nlohmann::json claims_for(const std::string& resource) const;
 
@@ -92,6 +95,7 @@ private:
     void narrate(const std::string& line) const;
     const Token* token_for(const std::string& resource);
 
+    mutable std::mutex mutex_;  // guards everything below
     std::optional<Credentials> credentials_;
     HttpClient token_client_;
     std::function<void(const std::string&)> narrator_;
