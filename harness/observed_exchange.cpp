@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
+#include <ctime>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -17,6 +19,65 @@ std::vector<std::pair<std::string, std::string>> header_list(const nlohmann::jso
     std::vector<std::pair<std::string, std::string>> headers;
     for (const auto& field : json) headers.emplace_back(field.at(0), field.at(1));
     return headers;
+}
+
+// The registry's "time": RFC 3339 with nanoseconds, "2024-05-01T12:00:00.123456789Z" (or
+// an offset instead of Z). Zero when absent or malformed.
+std::chrono::system_clock::time_point parse_log_time(const std::string& text) {
+    std::tm fields{};
+    int consumed = 0;
+    if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &fields.tm_year, &fields.tm_mon,
+                    &fields.tm_mday, &fields.tm_hour, &fields.tm_min, &fields.tm_sec, &consumed) != 6)
+        return {};
+    fields.tm_year -= 1900;
+    fields.tm_mon -= 1;
+    auto time = std::chrono::system_clock::from_time_t(timegm(&fields));
+    std::size_t at = static_cast<std::size_t>(consumed);
+    if (at < text.size() && text[at] == '.') {
+        std::int64_t nanoseconds = 0;
+        int digits = 0;
+        for (++at; at < text.size() && std::isdigit(static_cast<unsigned char>(text[at])); ++at)
+            if (digits++ < 9) nanoseconds = nanoseconds * 10 + (text[at] - '0');
+        for (; digits < 9; ++digits) nanoseconds *= 10;
+        time += std::chrono::duration_cast<std::chrono::system_clock::duration>(
+            std::chrono::nanoseconds(nanoseconds));
+    }
+    int hours = 0, minutes = 0;
+    if (at < text.size() && (text[at] == '+' || text[at] == '-') &&
+        std::sscanf(text.c_str() + at + 1, "%2d:%2d", &hours, &minutes) == 2)
+        time -= (text[at] == '+' ? 1 : -1) * (std::chrono::hours(hours) + std::chrono::minutes(minutes));
+    return time;
+}
+
+// Go's time.Duration.String(): "1.5s", "2m3.5s", "850µs", "1.095539ms", "0s".
+std::chrono::nanoseconds parse_go_duration(const std::string& text) {
+    double total = 0;
+    std::size_t at = 0;
+    while (at < text.size()) {
+        std::size_t used = 0;
+        double value = 0;
+        try {
+            value = std::stod(text.substr(at), &used);
+        } catch (const std::exception&) {
+            return std::chrono::nanoseconds(0);
+        }
+        at += used;
+        const std::string_view rest = std::string_view(text).substr(at);
+        double unit = 0;
+        std::size_t length = 0;
+        for (const auto& [name, nanoseconds] : {std::pair<std::string_view, double>{"ns", 1},
+                                                {"\u00b5s", 1e3}, {"\u03bcs", 1e3}, {"us", 1e3},
+                                                {"ms", 1e6}, {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}})
+            if (rest.starts_with(name)) {
+                unit = nanoseconds;
+                length = name.size();
+                break;
+            }
+        if (length == 0) return std::chrono::nanoseconds(0);
+        total += value * unit;
+        at += length;
+    }
+    return std::chrono::nanoseconds(static_cast<std::int64_t>(total));
 }
 
 }  // namespace
@@ -44,6 +105,9 @@ std::vector<ObservedExchange> parse_registry_log(std::string_view log) {
         exchange.user_agent = json.value("http.request.useragent", "");
         exchange.host = json.value("http.request.host", "");
         exchange.error_code = json.value("err.code", "");
+        exchange.completed = parse_log_time(json.value("time", ""));
+        exchange.duration = parse_go_duration(json.value("http.response.duration", ""));
+        exchange.remote_address = json.value("http.request.remoteaddr", "");
         exchanges.push_back(std::move(exchange));
     }
     return exchanges;

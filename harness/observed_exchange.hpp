@@ -1,6 +1,7 @@
 // One shape for an HTTP exchange, whether the client recorded it or the registry logged it.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -24,6 +25,15 @@ struct ObservedExchange {
     std::string error_code;  ///< the registry's err.code, e.g. "blob unknown" (server side only)
     std::vector<std::pair<std::string, std::string>> request_headers;   ///< client side only
     std::vector<std::pair<std::string, std::string>> response_headers;  ///< client side only
+    /// When the registry finished the response: its log line's "time" (server side only).
+    std::chrono::system_clock::time_point completed{};
+    /// How long the registry spent on it: "http.response.duration" (server side only).
+    std::chrono::nanoseconds duration{0};
+    /// The client's address and port as the registry saw them, "127.0.0.1:41234": one per
+    /// connection, so requests with the same one shared a connection (server side only).
+    std::string remote_address;
+    /// When the registry began the request: completed minus duration (server side only).
+    std::chrono::system_clock::time_point started() const { return completed - duration; }
 
     std::optional<std::string> response_header(std::string_view name) const;
     /// The path without the query string.

@@ -3,20 +3,6 @@
 #include <fstream>
 
 namespace regclient {
-namespace {
-
-// Registries answer with an absolute Location (2.8.2 builds it from the Host header) or with
-// a path; either way the request goes to the same registry.
-std::string absolute_location(const RegistryClient& registry, const std::string& location) {
-    if (location.starts_with("http://") || location.starts_with("https://")) return location;
-    if (!location.starts_with("/"))
-        throw std::runtime_error("upload Location '" + location +
-                                 "' is neither an absolute URL nor a path");
-    return registry.base_url() + location;
-}
-
-}  // namespace
-
 MountResult request_mount(RegistryClient& registry, std::string_view to_repository,
                           const Digest& digest, std::string_view from_repository) {
     const Request request{
@@ -29,7 +15,7 @@ MountResult request_mount(RegistryClient& registry, std::string_view to_reposito
     const auto location = response.headers.get("Location");
     if (!location)
         throw std::runtime_error("POST " + request.url + ": 202 without a Location header");
-    return MountResult{.mounted = false, .upload_location = absolute_location(registry, *location)};
+    return MountResult{.mounted = false, .upload_location = registry.absolute(*location)};
 }
 
 void upload_to_session(RegistryClient& registry, const std::string& location,
@@ -53,6 +39,18 @@ void upload_to_session(RegistryClient& registry, const std::string& location,
                         in.clear();
                         return static_cast<bool>(in.seekg(0));
                     }};
+    put.headers.add("Content-Type", "application/octet-stream");
+    const Response response = registry.http().perform(put);
+    if (response.status != 201) throw RegistryError(put, response);
+}
+
+void upload_to_session(RegistryClient& registry, const std::string& location,
+                       const Descriptor& blob, const BodySource& source) {
+    Request put{.method = "PUT",
+                .url = location + (location.find('?') == std::string::npos ? "?" : "&") +
+                       "digest=" + blob.digest.str(),
+                .source = source,
+                .source_size = blob.size};
     put.headers.add("Content-Type", "application/octet-stream");
     const Response response = registry.http().perform(put);
     if (response.status != 201) throw RegistryError(put, response);

@@ -30,6 +30,10 @@ MountResult request_mount(RegistryClient& registry, std::string_view to_reposito
 /// session opened earlier (by a mount that answered 202, say) in one request.
 void upload_to_session(RegistryClient& registry, const std::string& location,
                        const Descriptor& blob, const std::filesystem::path& file);
+/// The same with the bytes from `source` (a download in progress, say), which must yield
+/// exactly blob.size bytes; it is sent once, never rewound.
+void upload_to_session(RegistryClient& registry, const std::string& location,
+                       const Descriptor& blob, const BodySource& source);
 
 /// DELETE <location>: the registry forgets an upload session (204) and what it received.
 void cancel_upload(RegistryClient& registry, const std::string& location);

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <mutex>
 #include <stdexcept>
 
 namespace regclient {
@@ -26,8 +27,15 @@ std::string path_of(const std::string& url) {
     return path_start == std::string::npos ? "/" : url.substr(path_start);
 }
 
+// Clients on worker threads share the transcript and the terminal: one line at a time.
+std::mutex& output_mutex() {
+    static std::mutex mutex;
+    return mutex;
+}
+
 // Appends one line per exchange. The file is opened for each line in append mode so that
-// several clients, and several processes, can share one transcript.
+// several clients, and several processes, can share one transcript; within a process a
+// mutex keeps two threads' lines from interleaving, and each line goes out in one write.
 void append_to_transcript(const std::string& file, const Exchange& exchange) {
     const nlohmann::json line = {
         {"method", exchange.method},
@@ -41,14 +49,16 @@ void append_to_transcript(const std::string& file, const Exchange& exchange) {
         {"new_connections", exchange.new_connections},
         {"body_digest", exchange.body_digest},
     };
-    std::ofstream out(file, std::ios::app);
-    out << line.dump() << '\n';
+    const std::string text = line.dump() + '\n';
+    const std::lock_guard lock(output_mutex());
+    std::ofstream out;
+    out.rdbuf()->pubsetbuf(nullptr, 0);  // unbuffered: the whole line in one write()
+    out.open(file, std::ios::app);
+    out.write(text.data(), static_cast<std::streamsize>(text.size()));
     if (!out) throw std::runtime_error("cannot append to transcript " + file);
 }
 
 void print_like_curl(const Exchange& exchange) {
-    // Narration goes to stdout; flush it first so both streams interleave in order.
-    std::cout.flush();
     std::string text = "> " + exchange.method + " " + path_of(exchange.url) + " HTTP/1.1\n";
     for (const auto& [name, value] : exchange.request_headers.fields())
         text += "> " + name + ": " + value + "\n";
@@ -63,6 +73,9 @@ void print_like_curl(const Exchange& exchange) {
     } else {
         text += "< (no response)\n";
     }
+    const std::lock_guard lock(output_mutex());
+    // Narration goes to stdout; flush it first so both streams interleave in order.
+    std::cout.flush();
     std::cerr << text << std::endl;
 }
 

@@ -104,7 +104,7 @@ struct HttpClient::State {
         try {
             long status = 0;
             curl_easy_getinfo(state.handle.get(), CURLINFO_RESPONSE_CODE, &status);
-            state.body_hash->update(data, length);
+            if (state.body_hash) state.body_hash->update(data, length);
             state.exchange.bytes_received += length;
             if (state.sink && *state.sink && status < 400) {
                 (*state.sink)(data, length);
@@ -205,6 +205,16 @@ void HttpClient::add_observer(ExchangeObserver observer) {
     state_->observers.push_back(std::move(observer));
 }
 
+HttpClient HttpClient::sibling() const {
+    HttpClient copy;
+    copy.state_->observers = state_->observers;
+    copy.state_->user_agent = state_->user_agent;
+    copy.state_->tls = state_->tls;
+    copy.state_->authorizer = state_->authorizer;
+    copy.state_->stall_timeout = state_->stall_timeout;
+    return copy;
+}
+
 void HttpClient::set_tls_options(TlsOptions options) { state_->tls = std::move(options); }
 
 void HttpClient::set_authorizer(std::shared_ptr<Authorizer> authorizer) {
@@ -231,7 +241,9 @@ Response HttpClient::perform_once(const Request& request, const BodySink& sink,
     state.sink = &sink;
     state.response = Response();
     state.exchange = Exchange{.method = request.method, .url = request.url};
-    state.body_hash.emplace();
+    // Only an observer looks at the body's digest; whoever streams a blob hashes it anyway.
+    state.body_hash.reset();
+    if (!state.observers.empty()) state.body_hash.emplace();
     state.body_offset = 0;
     state.error = nullptr;
 
@@ -268,6 +280,8 @@ Response HttpClient::perform_once(const Request& request, const BodySink& sink,
     curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, static_cast<long>(state.stall_timeout.count()));
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_BUFFERSIZE, receive_buffer_size);
+    curl_easy_setopt(curl, CURLOPT_UPLOAD_BUFFERSIZE, send_buffer_size);
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
     if (!state.tls.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, state.tls.ca_file.c_str());
     if (!state.tls.verify) {
@@ -299,7 +313,7 @@ Response HttpClient::perform_once(const Request& request, const BodySink& sink,
     state.exchange.status = state.response.status;
     state.exchange.reason = state.response.reason;
     state.exchange.response_headers = state.response.headers;
-    state.exchange.body_digest = state.body_hash->finish().str();
+    if (state.body_hash) state.exchange.body_digest = state.body_hash->finish().str();
     curl_easy_getinfo(curl, CURLINFO_NUM_CONNECTS, &state.exchange.new_connections);
     for (const auto& observer : state.observers) observer(state.exchange);
 

@@ -63,7 +63,9 @@ struct Exchange {
     Headers response_headers;
     std::uint64_t bytes_sent = 0;      ///< request body bytes
     std::uint64_t bytes_received = 0;  ///< response body bytes
-    std::string body_digest;           ///< sha256 of the response body as received
+    /// sha256 of the response body as received; computed only for clients with observers
+    /// (a transcript, the verbose printer), so a plain transfer never hashes twice.
+    std::string body_digest;
     /// Connections this exchange had to open: 0 when it reused a kept-alive one.
     long new_connections = 0;
 };
@@ -81,6 +83,8 @@ struct TlsOptions {
 
 /// Supplies each request's Authorization and decides whether a 401 deserves one more try
 /// (regclient/auth.hpp implements Basic and Bearer). HttpClient redacts what it returns.
+/// One authorizer may serve several clients on several threads (HttpClient::sibling), so
+/// implementations must be thread-safe.
 class Authorizer {
 public:
     virtual ~Authorizer() = default;
@@ -92,7 +96,7 @@ public:
 };
 
 /// One libcurl easy handle, reused for every request so connections are kept alive.
-/// Not thread-safe: give each thread its own client.
+/// Not thread-safe: give each thread its own client (see sibling()).
 class HttpClient {
 public:
     HttpClient();
@@ -122,6 +126,17 @@ public:
     /// A transfer that moves no byte for this long fails instead of hanging (default 30 s;
     /// WORKBOOK_STALL_SECONDS overrides the default, so tests need not wait that long).
     void set_stall_timeout(std::chrono::seconds timeout);
+
+    /// A new client with its own handle, and so its own connection, configured like this one:
+    /// the same user agent, observers, TLS options, authorizer and stall timeout. What a
+    /// worker thread uses to talk to the same registry as its caller.
+    HttpClient sibling() const;
+
+    /// Bytes libcurl hands over per callback: the receive buffer (libcurl's default is 16 KiB)
+    /// and the send buffer (default 64 KiB). Larger pieces mean fewer calls, system calls
+    /// and wake-ups per blob; libcurl 7.88 caps them at 10 MiB and 2 MiB.
+    static constexpr long receive_buffer_size = 512 * 1024;
+    static constexpr long send_buffer_size = 1024 * 1024;
 
     /// Bodies kept in memory are capped so a hostile server cannot exhaust memory.
     static constexpr std::size_t max_body_in_memory = 4 * 1024 * 1024;

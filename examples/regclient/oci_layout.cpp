@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <optional>
 #include <set>
 #include <stdexcept>
 
@@ -51,18 +52,22 @@ bool OciLayoutWriter::has_blob(const Digest& digest) const {
     return fs::exists(blob_path(digest));
 }
 
-void OciLayoutWriter::add_blob(const Descriptor& blob,
-                               const std::function<void(const BodySink&)>& produce) {
-    const fs::path final_path = blob_path(blob.digest);
+namespace {
+
+// Streams a blob into `partial`, then renames it to `final_path` once it checked out: its
+// size always, its digest too when `hash` (else the producer vouches for it).
+void store_blob(const fs::path& final_path, const Descriptor& blob,
+                const std::function<void(const BodySink&)>& produce, bool hash) {
     fs::path partial = final_path;
     partial += ".partial";
-    {
+    try {
         std::ofstream out(partial, std::ios::binary | std::ios::trunc);
         if (!out) throw std::runtime_error("cannot create " + partial.string());
-        Sha256 hash;
+        std::optional<Sha256> digest;
+        if (hash) digest.emplace();
         std::uint64_t size = 0;
         produce([&](const char* data, std::size_t length) {
-            hash.update(data, length);
+            if (digest) digest->update(data, length);
             size += length;
             out.write(data, static_cast<std::streamsize>(length));
             if (!out) throw std::runtime_error("cannot write " + partial.string());
@@ -70,12 +75,26 @@ void OciLayoutWriter::add_blob(const Descriptor& blob,
         out.close();
         if (!out) throw std::runtime_error("cannot write " + partial.string());
         // Checked here as well as by the producer: a layout never holds an unverified blob.
-        if (size != blob.size || hash.finish() != blob.digest) {
-            fs::remove(partial);
+        if (size != blob.size || (digest && digest->finish() != blob.digest))
             throw std::runtime_error("blob " + blob.digest.str() + " did not verify");
-        }
+    } catch (...) {
+        std::error_code ignored;
+        fs::remove(partial, ignored);
+        throw;
     }
     fs::rename(partial, final_path);
+}
+
+}  // namespace
+
+void OciLayoutWriter::add_blob(const Descriptor& blob,
+                               const std::function<void(const BodySink&)>& produce) {
+    store_blob(blob_path(blob.digest), blob, produce, /*hash=*/true);
+}
+
+void OciLayoutWriter::add_verified_blob(const Descriptor& blob,
+                                        const std::function<void(const BodySink&)>& produce) {
+    store_blob(blob_path(blob.digest), blob, produce, /*hash=*/false);
 }
 
 void OciLayoutWriter::add_blob(const Descriptor& blob, const std::string& bytes) {

@@ -25,6 +25,12 @@ public:
     /// temporary file, hashed on the way, and kept only if size and digest match `blob`.
     void add_blob(const Descriptor& blob, const std::function<void(const BodySink&)>& produce);
     void add_blob(const Descriptor& blob, const std::string& bytes);
+    /// Like add_blob, for a producer that checks size and digest itself and throws when they
+    /// differ, as RegistryClient::fetch_blob does: the bytes are hashed once, not twice. The
+    /// size is still checked here, and the file is kept only if `produce` returned normally.
+    /// Different blobs may be added from different threads at once.
+    void add_verified_blob(const Descriptor& blob,
+                           const std::function<void(const BodySink&)>& produce);
     bool has_blob(const Digest& digest) const;
 
     /// Writes index.json naming `manifest` (with `ref_name` as its

@@ -66,15 +66,26 @@ RegistryClient::RegistryClient(std::string_view registry)
     observe_from_environment(http_);
 }
 
+RegistryClient::RegistryClient(std::string base_url, HttpClient http)
+    : base_url_(std::move(base_url)), http_(std::move(http)) {}
+
+RegistryClient RegistryClient::sibling() const { return RegistryClient(base_url_, http_.sibling()); }
+
 std::string RegistryClient::url(std::string_view repository, std::string_view rest) const {
     return base_url_ + "/v2/" + std::string(repository) + "/" + std::string(rest);
 }
 
 std::string RegistryClient::absolute(std::string_view location) const {
-    if (location.starts_with("http://") || location.starts_with("https://"))
+    if (location.starts_with("http://") || location.starts_with("https://")) {
+        const auto path = location.find('/', location.find("://") + 3);
+        const std::string_view origin = location.substr(0, path);
+        if (!equals_ignoring_case(origin, base_url_))
+            throw std::runtime_error("upload Location '" + printable(location) +
+                                     "' points to another host than " + base_url_);
         return std::string(location);
+    }
     if (!location.starts_with("/"))
-        throw std::runtime_error("upload Location '" + std::string(location) +
+        throw std::runtime_error("upload Location '" + printable(location) +
                                  "' is neither an absolute URL nor a path");
     return base_url_ + std::string(location);
 }

@@ -49,6 +49,10 @@ public:
     const std::string& base_url() const { return base_url_; }
     HttpClient& http() { return http_; }
 
+    /// Another client for the same registry with its own connection, configured like this
+    /// one (HttpClient::sibling): one per worker thread when blobs travel in parallel.
+    RegistryClient sibling() const;
+
     /// GET /v2/: the registry's "are you there, and do you speak v2?".
     Response ping();
 
@@ -82,9 +86,12 @@ public:
     /// Builds "<base>/v2/<repository>/<rest>".
     std::string url(std::string_view repository, std::string_view rest) const;
 
-private:
-    /// The newest Location of an upload session, made absolute.
+    /// An upload session's Location made absolute. Refuses one on another host: the blob
+    /// (and, with an authorizer, the credentials) would go wherever the answer says.
     std::string absolute(std::string_view location) const;
+
+private:
+    RegistryClient(std::string base_url, HttpClient http);
 
     std::string base_url_;
     HttpClient http_;
