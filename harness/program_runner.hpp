@@ -25,7 +25,15 @@ struct RunOptions {
 
 /// Runs `argv` (argv[0] is looked up on PATH unless it contains a '/'). Never throws for
 /// the program's failure: a missing program is exit code 127 with a message in `err`.
+/// In the sanitizer build only, a sanitizer report from the program (exit code 86, or a
+/// report in its output) throws std::runtime_error carrying the report: a bug, never an outcome.
 RunResult run_program(const std::vector<std::string>& argv, const RunOptions& options = {});
+
+/// In the sanitizer build (WORKBOOK_SANITIZE), throws std::runtime_error carrying the report
+/// when `result` shows an AddressSanitizer, LeakSanitizer or UBSan report (exit code 86 under
+/// the sanitize test preset, or the report's text); elsewhere does nothing. For harness code
+/// that starts programs itself.
+void throw_on_sanitizer_report(const std::string& program, const RunResult& result);
 
 /// The path of a chapter program built from examples/, e.g. "01_rehost_busybox".
 std::filesystem::path chapter_program(const std::string& name);

@@ -281,7 +281,8 @@ TEST_CASE("chapter 08: the client is killed for real (SIGKILL) mid-upload and re
     // Paced at 1 MiB/s, the client spends most of its time between chunks, where a kill
     // should find it, state file saved, no chunk in flight.
     bp::environment environment = boost::this_process::environment();
-    environment["WORKBOOK_TRANSCRIPT"] = transcript.string();
+    // set(), not operator[]: Boost 1.74's lookup behind operator[] reads past short entries.
+    environment.set("WORKBOOK_TRANSCRIPT", transcript.string());
     bp::child client(chapter_program(program).string(),
                      bp::args({"--chunk-size", "256K", "--limit-rate", "1M", "data.bin",
                                registry->host_port() + "/killed"}),
