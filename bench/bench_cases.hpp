@@ -1,0 +1,95 @@
+// The four cases of issue 7, each done by our library, by skopeo and by parallel curl (the
+// bound), on fresh registries; plus the HEAD cost and peak RSS on a 1 GiB layer.
+#pragma once
+
+#include "timed_process.hpp"
+#include "workload.hpp"
+
+#include "registry_instance.hpp"
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace bench {
+
+/// The tools, in the order the table shows them.
+inline const std::vector<std::string> tools = {"ours", "skopeo", "curl"};
+
+/// All repetitions of one case by one tool.
+struct Measurement {
+    int case_number = 0;
+    std::string case_name;
+    std::string tool;
+    std::uint64_t bytes = 0;
+    std::vector<double> seconds;
+    std::vector<long> peak_rss_kib;
+};
+
+struct HeadsResult {
+    unsigned count = 0;
+    double per_request_ms = 0;  ///< median over the runs
+    long connections_opened = 0;
+    long opened_during_heads = 0;
+    std::string line;  ///< what workbook_transfer printed (median run)
+    /// The same for curl, for reference: one curl given count+1 URLs (it reuses its
+    /// connection) against one given 1 URL, the difference over count. Median of the runs.
+    double curl_per_request_ms = 0;
+};
+
+struct BigLayerResult {
+    std::uint64_t bytes = 0;
+    TimedRun push;
+    TimedRun pull;
+};
+
+/// A registry of our own for one run, with its folder; both gone on destruction.
+class FreshRegistry {
+public:
+    explicit FreshRegistry(const std::filesystem::path& directory);
+    ~FreshRegistry();
+    FreshRegistry(const FreshRegistry&) = delete;
+    FreshRegistry& operator=(const FreshRegistry&) = delete;
+    std::string host_port() const { return instance_->host_port(); }
+    std::string url() const { return instance_->url(); }
+
+private:
+    std::filesystem::path directory_;
+    std::unique_ptr<harness::RegistryInstance> instance_;
+};
+
+class BenchRunner {
+public:
+    /// `work` is scratch space (registries, pulled layouts, skopeo's configuration).
+    BenchRunner(std::filesystem::path work, std::filesystem::path transfer_program);
+
+    /// Cases 1-4 for `image`, `reps` times each, tools interleaved within a repetition.
+    std::vector<Measurement> run_cases(const BenchImage& image, unsigned reps,
+                                       bool progress);
+    /// `count` HEADs on one connection, `reps` times, by workbook_transfer heads.
+    HeadsResult run_heads(const BenchImage& image, unsigned count, unsigned reps);
+    /// Our push and verified pull of a big image, for their peak RSS.
+    BigLayerResult run_big_layer(const BenchImage& image);
+
+private:
+    std::unique_ptr<FreshRegistry> fresh_registry();
+    std::string next_repository();
+    std::filesystem::path next_folder(const std::string& what);
+    TimedRun checked(const std::string& what, const std::vector<std::string>& argv);
+    TimedRun ours(const std::string& what, const std::vector<std::string>& args);
+    TimedRun skopeo(const std::string& what, const std::string& source,
+                    const std::string& destination);
+    TimedRun script(const std::string& what, const std::string& bash_script);
+    void seed(const FreshRegistry& registry, const BenchImage& image,
+              const std::string& repository);
+
+    std::filesystem::path work_;
+    std::filesystem::path transfer_program_;
+    std::filesystem::path scratch_;
+    std::filesystem::path skopeo_policy_;
+    TimedOptions skopeo_options_;
+    unsigned counter_ = 0;
+};
+
+}  // namespace bench

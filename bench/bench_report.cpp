@@ -1,0 +1,221 @@
+#include "bench_report.hpp"
+
+#include "program_runner.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace bench {
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Summary {
+    double median_s = 0, min_s = 0, max_s = 0;
+    double median_mbps = 0, min_mbps = 0, max_mbps = 0;
+    double rss_mib = 0;  ///< the median run's peak RSS
+};
+
+double median(std::vector<double> values) {
+    std::sort(values.begin(), values.end());
+    const std::size_t n = values.size();
+    if (n == 0) return 0;
+    return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+}
+
+Summary summarize(const Measurement& m) {
+    Summary s;
+    s.median_s = median(m.seconds);
+    s.min_s = *std::min_element(m.seconds.begin(), m.seconds.end());
+    s.max_s = *std::max_element(m.seconds.begin(), m.seconds.end());
+    const double mb = static_cast<double>(m.bytes) / 1e6;
+    s.median_mbps = mb / s.median_s;
+    s.min_mbps = mb / s.max_s;
+    s.max_mbps = mb / s.min_s;
+    std::vector<double> rss;
+    for (const long kib : m.peak_rss_kib) rss.push_back(static_cast<double>(kib) / 1024);
+    s.rss_mib = median(rss);
+    return s;
+}
+
+const Measurement* find(const BenchReport& report, int number, const std::string& tool) {
+    for (const auto& m : report.measurements)
+        if (m.case_number == number && m.tool == tool) return &m;
+    return nullptr;
+}
+
+std::string format(const char* pattern, auto... values) {
+    char buffer[512];
+    std::snprintf(buffer, sizeof buffer, pattern, values...);
+    return buffer;
+}
+
+// tool's median MB/s over other's, or 0 when either is missing.
+double ratio(const BenchReport& report, int number, const std::string& tool,
+             const std::string& other) {
+    const Measurement* a = find(report, number, tool);
+    const Measurement* b = find(report, number, other);
+    if (!a || !b) return 0;
+    return summarize(*a).median_mbps / summarize(*b).median_mbps;
+}
+
+std::string goal_line(bool met, const std::string& goal, const std::string& numbers) {
+    return format("  %-9s %s: %s\n", met ? "[met]" : "[missed]", goal.c_str(), numbers.c_str());
+}
+
+std::string ratio_goal(const BenchReport& report, int number, const std::string& other,
+                       double wanted, const std::string& goal) {
+    const double r = ratio(report, number, "ours", other);
+    const double ours = summarize(*find(report, number, "ours")).median_mbps;
+    const double theirs = summarize(*find(report, number, other)).median_mbps;
+    return goal_line(r >= wanted, goal,
+                     format("%.2fx (ours %.0f MB/s, %s %.0f MB/s)", r, ours, other.c_str(), theirs));
+}
+
+}  // namespace
+
+std::string format_report(const BenchReport& report) {
+    std::ostringstream out;
+    out << report.header << '\n';
+    out << format("%-28s %-7s %8s %15s %9s %8s %7s %9s\n", "case", "tool", "MB/s", "(min-max)",
+                  "median s", "x skopeo", "x curl", "peak RSS");
+    for (const auto& m : report.measurements) {
+        const Summary s = summarize(m);
+        const std::string range = format("(%.0f-%.0f)", s.min_mbps, s.max_mbps);
+        out << format("%d %-26s %-7s %8.0f %15s %9.3f %8.2f %7.2f %5.1f MiB\n", m.case_number,
+                      m.case_name.c_str(), m.tool.c_str(), s.median_mbps, range.c_str(),
+                      s.median_s, ratio(report, m.case_number, m.tool, "skopeo"),
+                      ratio(report, m.case_number, m.tool, "curl"), s.rss_mib);
+    }
+    out << "MB = 10^6 bytes; MB/s = the image's bytes over the median wall time of the tool's "
+           "process; 'curl' is the bound:\nparallel curl with every digest known (push: POST + "
+           "PUT ?digest= per blob, all at once; pull: GETs to files;\ncopy: GET piped into PUT; "
+           "within a registry: cross-repository mounts). Peak RSS: ru_maxrss of the median run.\n";
+
+    const HeadsResult& heads = report.heads;
+    out << "\nOne request on a reused connection (workbook_transfer heads, median of runs):\n  "
+        << heads.line << '\n'
+        << format("  curl -I with %u URLs on one connection, for reference: %.3f ms per request\n",
+                  heads.count, heads.curl_per_request_ms);
+    if (report.big_layer) {
+        const BigLayerResult& big = *report.big_layer;
+        out << format("\nPeak RSS of ours on a %.0f MiB single-layer image: push %.1f MiB "
+                      "(%.0f MB/s), verified pull %.1f MiB (%.0f MB/s)\n",
+                      static_cast<double>(big.bytes) / (1 << 20),
+                      static_cast<double>(big.push.peak_rss_kib) / 1024,
+                      static_cast<double>(big.bytes) / 1e6 / big.push.seconds,
+                      static_cast<double>(big.pull.peak_rss_kib) / 1024,
+                      static_cast<double>(big.bytes) / 1e6 / big.pull.seconds);
+    }
+    for (const auto& suite : report.suite_times)
+        out << format("\n%s: %.1f s (%s)%s", suite.what.c_str(), suite.seconds,
+                      suite.command.c_str(),
+                      suite.exit_code == 0
+                          ? ""
+                          : format(", FAILED with exit %d: %s", suite.exit_code,
+                                   suite.failures.c_str()).c_str());
+    if (!report.suite_times.empty()) out << '\n';
+
+    out << "\nGoals of issue 7, as ratios from this run:\n";
+    out << ratio_goal(report, 1, "curl", 0.95, "push >= 0.95x the parallel-curl bound");
+    out << ratio_goal(report, 1, "skopeo", 1.3, "push >= 1.3x skopeo");
+    out << ratio_goal(report, 2, "skopeo", 1.35, "verified pull >= 1.35x skopeo");
+    out << ratio_goal(report, 3, "skopeo", 1.3, "registry -> registry copy >= 1.3x skopeo");
+    const double mount_ms = summarize(*find(report, 4, "ours")).median_s * 1e3;
+    out << goal_line(mount_ms < 100, "same-registry copy by mount < 100 ms",
+                     format("%.0f ms (skopeo %.0f ms, curl mounts %.0f ms)", mount_ms,
+                            summarize(*find(report, 4, "skopeo")).median_s * 1e3,
+                            summarize(*find(report, 4, "curl")).median_s * 1e3));
+    if (report.big_layer) {
+        const double push = static_cast<double>(report.big_layer->push.peak_rss_kib) / 1024;
+        const double pull = static_cast<double>(report.big_layer->pull.peak_rss_kib) / 1024;
+        out << goal_line(push < 32 && pull < 32, "peak RSS < 32 MiB pushing or pulling a 1 GiB layer",
+                         format("push %.1f MiB, pull %.1f MiB", push, pull));
+    } else {
+        out << "  [not measured] peak RSS on a 1 GiB layer (quick run)\n";
+    }
+    out << goal_line(heads.per_request_ms <= 1.0 && heads.opened_during_heads == 0,
+                     "<= 1 ms per request on a reused connection",
+                     format("%.3f ms, %ld new connections during %u HEADs (curl: %.3f ms)",
+                            heads.per_request_ms, heads.opened_during_heads, heads.count,
+                            heads.curl_per_request_ms));
+    if (report.suite_times.empty()) {
+        out << "  [not measured] native test suite and book build < 60 s each (--suite-times)\n";
+    } else {
+        for (const auto& suite : report.suite_times)
+            out << goal_line(suite.seconds < 60 && suite.exit_code == 0, suite.what + " < 60 s",
+                             format("%.1f s%s", suite.seconds,
+                                    suite.exit_code == 0 ? "" : ", and it failed"));
+    }
+    return out.str();
+}
+
+std::string format_csv(const BenchReport& report) {
+    std::ostringstream out;
+    out << "case,case_name,tool,bytes,reps,median_s,min_s,max_s,median_mbps,min_mbps,max_mbps,"
+           "ratio_to_skopeo,ratio_to_bound,peak_rss_mib\n";
+    for (const auto& m : report.measurements) {
+        const Summary s = summarize(m);
+        out << format("%d,%s,%s,%llu,%zu,%.4f,%.4f,%.4f,%.1f,%.1f,%.1f,%.3f,%.3f,%.1f\n",
+                      m.case_number, m.case_name.c_str(), m.tool.c_str(),
+                      static_cast<unsigned long long>(m.bytes), m.seconds.size(), s.median_s,
+                      s.min_s, s.max_s, s.median_mbps, s.min_mbps, s.max_mbps,
+                      ratio(report, m.case_number, m.tool, "skopeo"),
+                      ratio(report, m.case_number, m.tool, "curl"), s.rss_mib);
+    }
+    return out.str();
+}
+
+void draw_chart(const BenchReport& report, const fs::path& folder, bool svg_only) {
+    const char* labels[] = {"", "push", "pull (verified)", "copy registry->registry",
+                            "copy within a registry"};
+    std::ofstream data(folder / "chart.dat");
+    data << "# case ours skopeo curl (median MB/s)\n";
+    for (int number = 1; number <= 4; ++number) {
+        data << '"' << labels[number] << '"';
+        for (const auto& tool : tools) {
+            const Measurement* m = find(report, number, tool);
+            data << ' ' << (m ? summarize(*m).median_mbps : 0.0);
+        }
+        data << '\n';
+    }
+    data.close();
+    double highest = 10;
+    for (const auto& m : report.measurements) highest = std::max(highest, summarize(m).median_mbps);
+
+    std::ostringstream script;
+    script << "set style data histograms\n"
+              "set style histogram clustered gap 1\n"
+              "set style fill solid 0.85 border -1\n"
+              "set logscale y\n"
+              "set yrange [10:"
+           << highest * 4
+           << "]\n"
+              "set ylabel 'MB/s (median, log scale)'\n"
+              "set grid ytics\n"
+              "set key top left horizontal\n"
+              "set title 'Registry Workbook benchmark: "
+           << (report.quick ? "quick run" : "full run")
+           << ", higher is better'\n"
+              "plot 'chart.dat' using 2:xtic(1) title 'ours (regclient)', \\\n"
+              "     '' using 3 title 'skopeo copy', \\\n"
+              "     '' using 4 title 'parallel curl (bound)', \\\n"
+              "     '' using ($0-0.25):2:(sprintf('%.0f',$2)) with labels offset 0,0.7 font ',9' notitle, \\\n"
+              "     '' using ($0):3:(sprintf('%.0f',$3)) with labels offset 0,0.7 font ',9' notitle, \\\n"
+              "     '' using ($0+0.25):4:(sprintf('%.0f',$4)) with labels offset 0,0.7 font ',9' notitle\n";
+    std::ofstream(folder / "chart.gp")
+        << "set terminal svg size 860,460 dynamic font 'sans,12' background '#ffffff'\n"
+           "set output 'chart.svg'\n"
+        << script.str()
+        << (svg_only ? "" : "set terminal pngcairo size 1000,540 font 'sans,11'\n"
+                            "set output 'chart.png'\nreplot\n");
+    const harness::RunResult run =
+        harness::run_program({"gnuplot", "chart.gp"}, {.working_directory = folder});
+    if (run.exit_code != 0)
+        throw std::runtime_error("gnuplot failed: " + (run.err.empty() ? run.out : run.err));
+}
+
+}  // namespace bench
