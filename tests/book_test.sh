@@ -119,6 +119,12 @@ for markdown in "${chapters[@]}"; do
     # A program's run shows its exchanges; a .registry.log shows the server's side of them.
     if [[ $file == *.gc.out ]]; then
       grep -q 'blobs marked' "$run" || fail "$run holds no garbage-collect summary"
+    elif [[ $file == *_bench.txt ]]; then
+      # The quick benchmark: a table with every tool on every case, and the goals judged.
+      for tool in ours skopeo curl; do
+        [[ $(grep -c "^[1-4] .* $tool " "$run") == 4 ]] || fail "$run lacks a $tool row for each of the 4 cases"
+      done
+      grep -q '^Goals of issue 7' "$run" || fail "$run judges no goals"
     elif [[ $file == *.out ]]; then
       grep -q '^< HTTP/1.1 ' "$run" || fail "$run shows no HTTP exchange"
     else
@@ -126,6 +132,13 @@ for markdown in "${chapters[@]}"; do
     fi
     expect_lines "the recorded run $file" "$run" "$page" || true
   done < <(sed -n 's/^[[:space:]]*\\verbinclude[[:space:]]\+\([^[:space:]]\+\).*/\1/p' "$markdown")
+
+  # Charts recorded at build time: copied next to the page and embedded in it.
+  while read -r image; do
+    [[ -s $html/$image ]] || fail "$page shows $image, but the book holds no $html/$image"
+    [[ $dom == *"data=\"$image\""* || $dom == *"src=\"$image\""* ]] || fail "$page does not embed $image"
+    [[ $image != *.svg ]] || grep -q '<svg' "$html/$image" || fail "$html/$image is no SVG"
+  done < <(sed -n 's/^[[:space:]]*\\image[[:space:]]\+html[[:space:]]\+\([^[:space:]]\+\).*/\1/p' "$markdown")
 
   ((snippets > 0)) || fail "$(basename "$markdown") quotes no code (\\snippet)"
   ((recordings > 0)) || fail "$(basename "$markdown") shows no recorded run (\\verbinclude)"
