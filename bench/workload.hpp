@@ -34,7 +34,7 @@ inline constexpr const char* layer_encoding =
 
 /// Writes `layers` layers, each one tar entry of `layer_bytes` bytes from a deterministic
 /// pseudo-random stream, gzipped at level 0, plus an OCI config and manifest, as a new OCI
-/// layout at `layout` (tag "latest"). Hashes while writing, then re-reads and verifies it.
+/// layout at `layout` (tag "latest"). Built with the library (LayerBuilder, assemble_image, write_image_layout).
 BenchImage generate_image(const std::filesystem::path& layout, unsigned layers,
                           std::uint64_t layer_bytes, std::uint64_t seed);
 

@@ -4,6 +4,8 @@
 #include "observed_exchange.hpp"
 #include "program_runner.hpp"
 
+#include "regclient/digest.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
@@ -38,6 +40,11 @@ public:
     std::vector<ObservedExchange> access_log() const { return parse_registry_log(log()); }
     /// The filesystem driver's root directory on this machine.
     virtual std::filesystem::path storage_root() const = 0;
+    /// Where the registry keeps a blob's bytes: docker/registry/v2/blobs/sha256/<2>/<hex>/data.
+    std::filesystem::path blob_data(const regclient::Digest& digest) const {
+        const std::string hex(digest.hex());
+        return storage_root() / "docker/registry/v2/blobs/sha256" / hex.substr(0, 2) / hex / "data";
+    }
     /// Which engine runs it: "native", "compose" or "external".
     virtual std::string engine() const = 0;
     /// A clean shutdown (SIGTERM). The storage and the log are kept for start() and for

@@ -173,17 +173,7 @@ TEST_CASE("chapter 01: a tampered blob in the registry's storage fails the pull 
 
     // Flip one byte of the layer's data file in the local registry's storage.
     const auto& layer = registries.blobs.back();
-    const std::string hex(layer.digest.hex());
-    const fs::path data = registries.local->storage_root() / "docker/registry/v2/blobs/sha256" /
-                          hex.substr(0, 2) / hex / "data";
-    REQUIRE(fs::exists(data));
-    {
-        std::fstream file(data, std::ios::in | std::ios::out | std::ios::binary);
-        file.seekg(100);
-        const char original = static_cast<char>(file.get());
-        file.seekp(100);
-        file.put(static_cast<char>(original ^ 0x01));
-    }
+    flip_byte(registries.local->blob_data(layer.digest), 100);
 
     const ChapterRun run = run_chapter("01_rehost_busybox", args, workspace);
     INFO(run.result.out << run.result.err);

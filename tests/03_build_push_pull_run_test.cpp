@@ -3,6 +3,7 @@
 // and manifest are what the registry stored and served, the unpacked file is the built one
 // byte for byte, and other clients (skopeo; docker in the compose run) read and run it.
 #include "test_support.hpp"
+#include "layer_inspection.hpp"
 #include "chapter_run.hpp"
 #include "registry_instance.hpp"
 #include "scripted_server.hpp"
@@ -37,57 +38,6 @@ std::optional<std::string> request_header(const ObservedExchange& exchange, cons
     for (const auto& [key, value] : exchange.request_headers)
         if (strcasecmp(key.c_str(), name.c_str()) == 0) return value;
     return std::nullopt;
-}
-
-// What the test reads back from a tar, with libarchive, independently of the program.
-struct TarEntry {
-    std::string path;
-    mode_t type;
-    unsigned perm;
-    la_int64_t uid, gid, mtime;
-    std::string uname, gname, symlink;
-};
-struct ReadLayer {
-    std::vector<TarEntry> entries;
-    regclient::Digest diff_id;  // SHA-256 of the gunzipped bytes
-};
-
-struct ArchiveReadFree {
-    void operator()(archive* a) const { archive_read_free(a); }
-};
-
-ReadLayer read_layer(const fs::path& gzipped) {
-    // Pass 1: gunzip as a raw stream and hash the tar itself.
-    regclient::Sha256 hash;
-    {
-        std::unique_ptr<archive, ArchiveReadFree> raw(archive_read_new());
-        archive_read_support_filter_gzip(raw.get());
-        archive_read_support_format_raw(raw.get());
-        REQUIRE(archive_read_open_filename(raw.get(), gzipped.c_str(), 1 << 16) == ARCHIVE_OK);
-        archive_entry* entry = nullptr;
-        REQUIRE(archive_read_next_header(raw.get(), &entry) == ARCHIVE_OK);
-        std::array<char, 1 << 16> buffer{};
-        la_ssize_t n = 0;
-        while ((n = archive_read_data(raw.get(), buffer.data(), buffer.size())) > 0)
-            hash.update(buffer.data(), static_cast<std::size_t>(n));
-        REQUIRE(n == 0);
-    }
-    // Pass 2: list the tar's entries.
-    std::vector<TarEntry> entries;
-    std::unique_ptr<archive, ArchiveReadFree> tar(archive_read_new());
-    archive_read_support_filter_gzip(tar.get());
-    archive_read_support_format_tar(tar.get());
-    REQUIRE(archive_read_open_filename(tar.get(), gzipped.c_str(), 1 << 16) == ARCHIVE_OK);
-    archive_entry* entry = nullptr;
-    while (archive_read_next_header(tar.get(), &entry) == ARCHIVE_OK) {
-        const auto text = [](const char* s) { return std::string(s ? s : ""); };
-        entries.push_back({text(archive_entry_pathname(entry)), archive_entry_filetype(entry),
-                           static_cast<unsigned>(archive_entry_perm(entry)), archive_entry_uid(entry),
-                           archive_entry_gid(entry), archive_entry_mtime(entry),
-                           text(archive_entry_uname(entry)), text(archive_entry_gname(entry)),
-                           text(archive_entry_symlink(entry))});
-    }
-    return {entries, hash.finish()};
 }
 
 // The files --add packs next to /hello.
@@ -241,13 +191,9 @@ TEST_CASE("chapter 03: build from scratch, push, pull back, verify, unpack, run"
         for (const auto& e : select(log, "PUT", "/v2/hello-workbook/blobs/uploads/")) CHECK(e.status == 201);
         const auto manifest_put = index_of(log, "PUT", "/v2/hello-workbook/manifests/latest");
         CHECK(log[manifest_put].status == 201);
-        const auto blob_data = [&](const regclient::Digest& digest) {
-            const std::string hex(digest.hex());
-            return registry->storage_root() / "docker/registry/v2/blobs/sha256" / hex.substr(0, 2) / hex / "data";
-        };
-        CHECK(regclient::same_contents(blob_data(layer.digest), work / "layer.tar.gz"));
-        CHECK(regclient::same_contents(blob_data(manifest.config->digest), work / "config.json"));
-        CHECK(regclient::same_contents(blob_data(manifest_digest), work / "manifest.json"));
+        CHECK(regclient::same_contents(registry->blob_data(layer.digest), work / "layer.tar.gz"));
+        CHECK(regclient::same_contents(registry->blob_data(manifest.config->digest), work / "config.json"));
+        CHECK(regclient::same_contents(registry->blob_data(manifest_digest), work / "manifest.json"));
         const fs::path tag_link = registry->storage_root() /
                                   "docker/registry/v2/repositories/hello-workbook/_manifests/tags/latest/current/link";
         CHECK(read_existing_file(tag_link) == manifest_digest.str());
@@ -567,16 +513,7 @@ TEST_CASE("chapter 03: a corrupted blob in the registry fails the pull and keeps
     const auto layer = regclient::Manifest::parse(manifest_before, "").layers.front();
 
     // Flip one byte of the layer in the registry's storage: it still claims the old digest.
-    const std::string hex(layer.digest.hex());
-    const fs::path data = registry->storage_root() / "docker/registry/v2/blobs/sha256" / hex.substr(0, 2) / hex / "data";
-    REQUIRE(fs::exists(data));
-    {
-        std::fstream file(data, std::ios::in | std::ios::out | std::ios::binary);
-        file.seekg(1000);
-        const char original = static_cast<char>(file.get());
-        file.seekp(1000);
-        file.put(static_cast<char>(original ^ 0x01));
-    }
+    flip_byte(registry->blob_data(layer.digest), 1000);
 
     const ChapterRun run = run_chapter(program, args, workspace);
     INFO(run.result.out << run.result.err);

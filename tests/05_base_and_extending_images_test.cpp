@@ -5,6 +5,7 @@
 // linked from each repository, and grew by the new layer, config and manifest only; and in the
 // compose run `docker build` + `docker push` of an image on the same base re-use it the same way.
 #include "test_support.hpp"
+#include "layer_inspection.hpp"
 #include "busybox_image.hpp"
 #include "chapter_run.hpp"
 #include "registry_instance.hpp"
@@ -13,8 +14,6 @@
 #include "regclient/digest.hpp"
 #include "regclient/manifest.hpp"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <catch2/catch.hpp>
 
 #include <fstream>
@@ -32,40 +31,7 @@ namespace {
 
 const std::string program = "05_base_and_extending_images";
 
-struct ArchiveReadFree {
-    void operator()(archive* a) const { archive_read_free(a); }
-};
-
-// The layer's diff_id and entry names, read independently of the program: gunzip, hash, list.
-std::pair<regclient::Digest, std::vector<std::string>> read_layer(const fs::path& gzipped) {
-    regclient::Sha256 hash;
-    {
-        std::unique_ptr<archive, ArchiveReadFree> raw(archive_read_new());
-        archive_read_support_filter_gzip(raw.get());
-        archive_read_support_format_raw(raw.get());
-        REQUIRE(archive_read_open_filename(raw.get(), gzipped.c_str(), 1 << 16) == ARCHIVE_OK);
-        archive_entry* entry = nullptr;
-        REQUIRE(archive_read_next_header(raw.get(), &entry) == ARCHIVE_OK);
-        std::array<char, 1 << 16> buffer{};
-        for (la_ssize_t n; (n = archive_read_data(raw.get(), buffer.data(), buffer.size())) > 0;)
-            hash.update(buffer.data(), static_cast<std::size_t>(n));
-    }
-    std::vector<std::string> names;
-    std::unique_ptr<archive, ArchiveReadFree> tar(archive_read_new());
-    archive_read_support_filter_gzip(tar.get());
-    archive_read_support_format_tar(tar.get());
-    REQUIRE(archive_read_open_filename(tar.get(), gzipped.c_str(), 1 << 16) == ARCHIVE_OK);
-    archive_entry* entry = nullptr;
-    while (archive_read_next_header(tar.get(), &entry) == ARCHIVE_OK) names.push_back(archive_entry_pathname(entry));
-    return {hash.finish(), names};
-}
-
 fs::path v2(const RegistryInstance& registry) { return registry.storage_root() / "docker/registry/v2"; }
-
-fs::path blob_data(const RegistryInstance& registry, const regclient::Digest& digest) {
-    const std::string hex(digest.hex());
-    return v2(registry) / "blobs/sha256" / hex.substr(0, 2) / hex / "data";
-}
 
 // Every data file under blobs/, by the digest of its content (hashed here, not taken from its path).
 std::multimap<std::string, std::uint64_t> stored_blobs(const RegistryInstance& registry) {
@@ -155,8 +121,11 @@ TEST_CASE("chapter 05: an extending image pushed three ways; the registry's log 
 
     const auto base_config = nlohmann::json::parse(fetch_blob(reader, "my-busybox", *base.parsed.config));
     const auto new_config = nlohmann::json::parse(fetch_blob(reader, "my-busybox", config));
-    const auto [new_diff_id, new_entries] = read_layer(blob_data(*registry, new_layer.digest));
+    const ReadLayer new_tar = read_layer(registry->blob_data(new_layer.digest));
+    std::vector<std::string> new_entries;
+    for (const auto& entry : new_tar.entries) new_entries.push_back(entry.path);
     CHECK(new_entries == std::vector<std::string>{"app/", "app/hello.sh"});
+    const regclient::Digest& new_diff_id = new_tar.diff_id;
     nlohmann::json diff_ids = base_config["rootfs"]["diff_ids"];
     diff_ids.push_back(new_diff_id.str());
     CHECK(new_config["rootfs"]["diff_ids"] == diff_ids);
@@ -242,7 +211,7 @@ TEST_CASE("chapter 05: an extending image pushed three ways; the registry's log 
     // ---- The registry's storage: one copy of each blob, linked from each repository -------
     const auto after = stored_blobs(*registry);
     CHECK(after.count(base_layer.str()) == 1);
-    CHECK(fs::file_size(blob_data(*registry, base_layer)) == base_bytes);
+    CHECK(fs::file_size(registry->blob_data(base_layer)) == base_bytes);
     for (const std::string repository : {"my-busybox", "my-app", "my-app-naive"}) {
         INFO(repository);
         const fs::path layers = v2(*registry) / "repositories" / repository / "_layers/sha256";
@@ -429,7 +398,7 @@ TEST_CASE("chapter 05: a mount the registry cannot do opens an upload session, t
     const auto puts = select(log, "PUT");
     REQUIRE(puts.size() == 1);
     CHECK(uploads_digest(puts.front(), layer.digest));
-    CHECK(regclient::digest_of_file(blob_data(*registry, layer.digest)) == layer.digest);
+    CHECK(regclient::digest_of_file(registry->blob_data(layer.digest)) == layer.digest);
 }
 
 TEST_CASE("chapter 05: bad input gets a one-line error, a non-zero exit and nothing pushed", "[chapter05]") {

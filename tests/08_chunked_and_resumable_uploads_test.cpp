@@ -107,11 +107,6 @@ std::uint64_t check_chunks_follow_locations(const std::vector<ObservedExchange>&
     return offset - from;
 }
 
-fs::path blob_data(const RegistryInstance& registry, const regclient::Digest& digest) {
-    return registry.storage_root() / "docker/registry/v2/blobs/sha256" / std::string(digest.hex().substr(0, 2)) /
-           std::string(digest.hex()) / "data";
-}
-
 std::set<std::string> leftovers(const fs::path& directory) {
     std::set<std::string> names;
     for (const auto& entry : fs::directory_iterator(directory)) {
@@ -208,7 +203,7 @@ TEST_CASE("chapter 08: the book's run: by hand, then chunks, interrupted and res
         CHECK(session[7].response_header("Docker-Content-Digest") == digest.str());
         // The registry accepted each byte range once, and stored exactly the file.
         CHECK(accepted_patch_offsets(*registry, uuid) == chunk_starts(4608 * 1024, 1024 * 1024));
-        CHECK(harness::read_whole_file(blob_data(*registry, digest)) == harness::read_whole_file(sample));
+        CHECK(harness::read_whole_file(registry->blob_data(digest)) == harness::read_whole_file(sample));
         // A finished session leaves nothing behind in the repository's _uploads.
         CHECK_FALSE(fs::exists(registry->storage_root() / "docker/registry/v2/repositories/chunked-upload/_uploads" / uuid));
         CHECK_THAT(run.result.out, Catch::Contains("Resumed from chunked-upload.bin.upload.json: it says 2097152 bytes "
@@ -263,7 +258,7 @@ TEST_CASE("chapter 08: the registry is killed between chunks, restarted, and the
     // Its log, across the crash: every chunk accepted once, no request of the session refused.
     CHECK(accepted_patch_offsets(*registry, uuid) == chunk_starts(size, chunk));
     for (const auto& e : of_session(registry->access_log(), uuid)) CHECK(e.status < 300);
-    CHECK(harness::read_whole_file(blob_data(*registry, digest)) == harness::read_whole_file(file));
+    CHECK(harness::read_whole_file(registry->blob_data(digest)) == harness::read_whole_file(file));
     CHECK(leftovers(workspace.path()).empty());
     CHECK_THAT(second.result.out, Catch::Contains("it says 1572864 bytes were acknowledged; the registry holds 1572864"));
 }
@@ -344,7 +339,7 @@ TEST_CASE("chapter 08: the client is killed for real (SIGKILL) mid-upload and re
     // Nothing sent twice: the registry accepted each chunk once, and nothing else.
     CHECK(accepted_patch_offsets(*registry, uuid) == chunk_starts(size, chunk));
     for (const auto& e : of_session(registry->access_log(), uuid)) CHECK(e.status < 300);
-    CHECK(harness::read_whole_file(blob_data(*registry, digest)) == harness::read_whole_file(file));
+    CHECK(harness::read_whole_file(registry->blob_data(digest)) == harness::read_whole_file(file));
     CHECK(leftovers(workspace.path()).empty());
 }
 

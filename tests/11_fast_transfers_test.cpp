@@ -238,16 +238,7 @@ TEST_CASE("chapter 11: a tampered blob fails the parallel pull and leaves no lay
 
     // Flip one byte of a layer in the registry's storage: every later GET serves it wrong.
     const auto& layer = built.blobs[2];
-    const std::string hex(layer.digest.hex());
-    const fs::path data = registry->storage_root() / "docker/registry/v2/blobs/sha256" / hex.substr(0, 2) / hex / "data";
-    REQUIRE(fs::exists(data));
-    {
-        std::fstream file(data, std::ios::in | std::ios::out | std::ios::binary);
-        file.seekg(1000);
-        const char original = static_cast<char>(file.get());
-        file.seekp(1000);
-        file.put(static_cast<char>(original ^ 0x01));
-    }
+    flip_byte(registry->blob_data(layer.digest), 1000);
 
     const ChapterRun run = run_chapter(program, args, workspace);
     INFO(run.result.out << run.result.err);

@@ -72,12 +72,6 @@ fs::path repository_folder(const RegistryInstance& registry, const std::string& 
     return registry.storage_root() / "docker/registry/v2/repositories" / repository;
 }
 
-fs::path blob_data(const RegistryInstance& registry, const regclient::Digest& digest) {
-    const std::string hex(digest.hex());
-    return registry.storage_root() / "docker/registry/v2/blobs/sha256" / hex.substr(0, 2) / hex /
-           "data";
-}
-
 std::uint64_t size_or_zero(const fs::path& file) {
     std::error_code error;
     const auto size = fs::file_size(file, error);
@@ -180,7 +174,7 @@ TEST_CASE("reliability: the registry is killed in the middle of a push", "[relia
     std::optional<fs::path> upload;
     const bool mid_push = poll_until(
         [&] {
-            if (size_or_zero(blob_data(*scene.local, scene.layer(0).digest)) != scene.layer(0).size)
+            if (size_or_zero(scene.local->blob_data(scene.layer(0).digest)) != scene.layer(0).size)
                 return false;
             upload = growing_upload(*scene.local, "big");
             return upload.has_value();
@@ -197,7 +191,7 @@ TEST_CASE("reliability: the registry is killed in the middle of a push", "[relia
         INFO("the registry held " << received << " of " << scene.layer(1).size << " bytes");
         CHECK(received > 0);
         CHECK(received < scene.layer(1).size);
-        CHECK_FALSE(fs::exists(blob_data(*scene.local, scene.layer(1).digest)));
+        CHECK_FALSE(fs::exists(scene.local->blob_data(scene.layer(1).digest)));
         CHECK_FALSE(fs::exists(repository_folder(*scene.local, "big") / "_manifests/tags/latest"));
         // The client's view: the blob PUT failed without an answer (status 0).
         const auto seen = read_transcript(transcript);
@@ -231,7 +225,7 @@ TEST_CASE("reliability: the registry is killed in the middle of a push", "[relia
         const auto put = index_of(second_run, "PUT", "/v2/big/blobs/uploads/");
         CHECK(second_run[put].status == 201);
         CHECK_THAT(second_run[put].uri, Catch::EndsWith("digest=" + scene.layer(1).digest.str()));
-        CHECK(size_or_zero(blob_data(*scene.local, scene.layer(1).digest)) == scene.layer(1).size);
+        CHECK(size_or_zero(scene.local->blob_data(scene.layer(1).digest)) == scene.layer(1).size);
 
         check_nothing_lost(scene, workspace);
     }
@@ -273,7 +267,7 @@ TEST_CASE("reliability: the registry is killed in the middle of a pull", "[relia
             CHECK_FALSE((exchange.method == "GET" &&
                          exchange.uri == "/v2/big/blobs/" + scene.layer(1).digest.str()));
         // Serving a blob writes nothing: the registry's copy is whole.
-        CHECK(size_or_zero(blob_data(*scene.local, scene.layer(1).digest)) == scene.layer(1).size);
+        CHECK(size_or_zero(scene.local->blob_data(scene.layer(1).digest)) == scene.layer(1).size);
     }
 
     {  // The client reports it; a second run after the restart pulls it; nothing is lost.

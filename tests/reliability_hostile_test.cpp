@@ -181,27 +181,6 @@ harness::RequestHandler always(ScriptedResponse answer) {
 }
 
 // ---------------------------------------------------------------------------------------
-// Tampering with a real registry's storage
-
-fs::path blob_data(const harness::RegistryInstance& registry, const regclient::Digest& digest) {
-    const std::string hex(digest.hex());
-    return registry.storage_root() / "docker/registry/v2/blobs/sha256" / hex.substr(0, 2) / hex / "data";
-}
-
-// Flips one byte of the file (a letter's case, so JSON stays JSON); flipping again restores it.
-void flip_byte_in(const fs::path& file, std::size_t at) {
-    std::fstream io(file, std::ios::in | std::ios::out | std::ios::binary);
-    REQUIRE(io);
-    io.seekg(static_cast<std::streamoff>(at));
-    char byte = 0;
-    io.get(byte);
-    byte ^= 0x20;
-    io.seekp(static_cast<std::streamoff>(at));
-    io.put(byte);
-    REQUIRE(io.flush());
-}
-
-// ---------------------------------------------------------------------------------------
 // Layers built with libarchive
 
 struct TarEntry {
@@ -371,7 +350,7 @@ TEST_CASE("hostile input, broken registries, tampered storage and hostile layers
     harness::ScriptedServer fake_server([fake](const ScriptedRequest& r) { return (*fake)(r); });
 
     const auto flip_in_storage = [&](const regclient::Digest& digest, std::size_t at) {
-        return [&registry, digest, at] { flip_byte_in(blob_data(*registry, digest), at); };
+        return [&registry, digest, at] { test_support::flip_byte(registry->blob_data(digest), at); };
     };
     // A byte inside a media type's letters: the manifest stays valid JSON.
     const std::size_t in_manifest = busybox.bytes.find("vnd.docker") + 4;

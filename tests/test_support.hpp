@@ -20,6 +20,18 @@ inline std::string read_existing_file(const std::filesystem::path& file) {
     return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
+/// Flips one bit of the byte at `offset` (the letter case of ASCII: JSON stays JSON) in place,
+/// the way a failing disk or a tamperer would; flipping it again restores the file.
+inline void flip_byte(const std::filesystem::path& file, std::size_t offset) {
+    std::fstream io(file, std::ios::in | std::ios::out | std::ios::binary);
+    REQUIRE(io);
+    io.seekg(static_cast<std::streamoff>(offset));
+    char byte = 0;
+    REQUIRE(io.get(byte));
+    io.seekp(static_cast<std::streamoff>(offset));
+    REQUIRE(io.put(static_cast<char>(byte ^ 0x20)));
+}
+
 /// True if any ".partial" file or folder is left anywhere below `directory`.
 inline bool has_partial_leftovers(const std::filesystem::path& directory) {
     for (const auto& entry : std::filesystem::recursive_directory_iterator(directory))

@@ -84,6 +84,12 @@ void LayerBuilder::add_symlink(std::string path, std::string target) {
     add({std::move(path), Kind::symlink, 0777, std::move(target), {}});
 }
 
+void LayerBuilder::set_compression_level(int level) {
+    if (level < 0 || level > 9)
+        throw std::invalid_argument("compression level " + std::to_string(level) + " is not 0 to 9");
+    compression_level_ = level;
+}
+
 BuiltLayer LayerBuilder::write(const fs::path& output, std::string_view media_type) const {
     std::vector<const Entry*> sorted;
     for (const auto& entry : entries_) sorted.push_back(&entry);
@@ -98,6 +104,9 @@ BuiltLayer LayerBuilder::write(const fs::path& output, std::string_view media_ty
     check(gz, archive_write_add_filter_gzip(gz), "gzip filter");
     // No timestamp in the gzip header: the same tar always gives the same bytes.
     check(gz, archive_write_set_filter_option(gz, "gzip", "timestamp", nullptr), "gzip option");
+    const std::string level = std::to_string(compression_level_);
+    check(gz, archive_write_set_filter_option(gz, "gzip", "compression-level", level.c_str()),
+          "gzip compression level");
     check(gz, archive_write_set_bytes_in_last_block(gz, 1), "block padding");
     check(gz, archive_write_open(gz, &gzip, nullptr, &GzipSink::write, nullptr), "open gzip");
     {

@@ -30,6 +30,9 @@ public:
     void add_file_from(std::string path, std::filesystem::path source, unsigned mode = 0755);
     void add_symlink(std::string path, std::string target);
 
+    /// zlib's level, 0 (stored, for bytes that do not shrink, such as noise) to 9; default 6.
+    void set_compression_level(int level);
+
     /// Writes tar+gzip to `output`, hashing both streams in the same pass.
     BuiltLayer write(const std::filesystem::path& output,
                      std::string_view media_type = media_type::oci_layer_gzip) const;
@@ -45,6 +48,7 @@ private:
     };
     void add(Entry entry);
     std::vector<Entry> entries_;
+    int compression_level_ = 6;
 };
 
 }  // namespace regclient
