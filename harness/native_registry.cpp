@@ -29,6 +29,8 @@ nlohmann::json base_config(const fs::path& storage, unsigned short port,
         {"log", {{"level", "info"}, {"formatter", "json"}}},
         {"storage",
          {{"filesystem", {{"rootdirectory", storage.string()}}},
+          // As Debian's config.yml and the registry:2 image (and our compose image) have it.
+          {"cache", {{"blobdescriptor", "inmemory"}}},
           {"delete", {{"enabled", true}}}}},
         {"http",
          {{"addr", "127.0.0.1:" + std::to_string(port)},
