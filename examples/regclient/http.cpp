@@ -25,6 +25,26 @@ std::chrono::seconds default_stall_timeout() {
     return std::chrono::seconds(seconds);
 }
 
+// libcurl's own words for the two failures a misbehaving server causes most ("Timeout was
+// reached", "Transferred a partial file") do not say what the server did; say it, then quote them.
+constexpr long connect_timeout_seconds = 10;
+
+std::string describe_failure(CURL* curl, CURLcode result, std::chrono::seconds stall_timeout) {
+    const std::string curl_says = curl_easy_strerror(result);
+    if (result == CURLE_OPERATION_TIMEDOUT) {
+        // Zero until a connection, new or reused, was ready to carry the request.
+        curl_off_t ready_after = 0;
+        curl_easy_getinfo(curl, CURLINFO_PRETRANSFER_TIME_T, &ready_after);
+        if (ready_after == 0) return "no connection within " + std::to_string(connect_timeout_seconds) + " s (" +
+                                          curl_says + ")";
+        return "the server stalled: no byte moved for " + std::to_string(stall_timeout.count()) +
+               " s (" + curl_says + ")";
+    }
+    if (result == CURLE_PARTIAL_FILE)
+        return "the server closed the connection before the whole body arrived (" + curl_says + ")";
+    return curl_says;
+}
+
 std::string_view trim(std::string_view text) {
     while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front())))
         text.remove_prefix(1);
@@ -276,7 +296,7 @@ Response HttpClient::perform_once(const Request& request, const BodySink& sink,
     curl_easy_setopt(curl, CURLOPT_DEBUGDATA, &state);
     curl_easy_setopt(curl, CURLOPT_VERBOSE, 1L);  // feeds on_debug; prints nothing itself
     // Fail instead of hanging: a connect deadline, and abort when the transfer stalls.
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 10L);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, connect_timeout_seconds);
     curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, static_cast<long>(state.stall_timeout.count()));
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
@@ -320,7 +340,7 @@ Response HttpClient::perform_once(const Request& request, const BodySink& sink,
     if (state.error) std::rethrow_exception(state.error);
     if (result != CURLE_OK)
         throw std::runtime_error(request.method + " " + request.url + ": " +
-                                 curl_easy_strerror(result));
+                                 describe_failure(curl, result, state.stall_timeout));
     return std::move(state.response);
 }
 
