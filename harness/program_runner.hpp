@@ -4,6 +4,7 @@
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,32 @@ struct RunOptions {
     std::filesystem::path working_directory;          ///< empty: the current one
     std::chrono::seconds timeout{120};
     bool merge_output = false;  ///< stderr into stdout, in the order written
+};
+
+/// A program running while the caller watches it: started, paused and resumed at the moment
+/// a test observes something, and waited for with a deadline. run_program is start-and-wait;
+/// crash and load tests keep one of these to act while it runs. Destroying it kills the
+/// program if it still runs.
+class RunningProgram {
+public:
+    /// Starts `argv` (argv[0] a path to an existing program) with `options` (not its timeout);
+    /// stdout and stderr go to files, never pipes, so a chatty program never blocks.
+    RunningProgram(const std::vector<std::string>& argv, const RunOptions& options = {});
+    ~RunningProgram();
+    RunningProgram(const RunningProgram&) = delete;
+    RunningProgram& operator=(const RunningProgram&) = delete;
+
+    bool running();
+    /// SIGSTOP: the process keeps its connections but moves no byte until resume().
+    void pause();
+    void resume();
+    /// Waits until the program exits or `timeout` passes; then it is killed and reported as
+    /// timed out. In the sanitizer build, a sanitizer report throws (see below).
+    RunResult wait(std::chrono::seconds timeout);
+
+private:
+    struct State;
+    std::unique_ptr<State> state_;
 };
 
 /// Runs `argv` (argv[0] is looked up on PATH unless it contains a '/'). Never throws for

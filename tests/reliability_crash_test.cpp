@@ -10,7 +10,6 @@
 // is then paused (SIGSTOP) so the transfer is pinned mid-way while the registry is killed, and
 // resumed to meet the dead connection.
 #include "test_support.hpp"
-#include "background_program.hpp"
 #include "busybox_image.hpp"
 #include "chapter_run.hpp"
 #include "large_image.hpp"
@@ -170,7 +169,7 @@ TEST_CASE("reliability: the registry is killed in the middle of a push", "[relia
 
     // The push of the second layer has begun: the first layer is stored whole and an upload
     // session of the second already holds bytes.
-    BackgroundProgram client(chapter01(scene), scene.client_folder, recording(transcript));
+    RunningProgram client(chapter01(scene), {.environment = recording(transcript), .working_directory = scene.client_folder});
     std::optional<fs::path> upload;
     const bool mid_push = poll_until(
         [&] {
@@ -237,7 +236,7 @@ TEST_CASE("reliability: the registry is killed in the middle of a pull", "[relia
     const fs::path transcript = workspace.path() / "first-run.transcript.jsonl";
 
     // The pull of the second layer has begun: the client's partial copy of it holds bytes.
-    BackgroundProgram client(chapter01(scene), scene.client_folder, recording(transcript));
+    RunningProgram client(chapter01(scene), {.environment = recording(transcript), .working_directory = scene.client_folder});
     std::optional<fs::path> partial;
     const bool mid_pull = poll_until(
         [&] {

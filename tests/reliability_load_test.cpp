@@ -5,7 +5,6 @@
 // resolves to the image that was pushed to it, and every blob, pulled back or on disk, matches
 // its digest.
 #include "test_support.hpp"
-#include "background_program.hpp"
 #include "busybox_image.hpp"
 #include "chapter_run.hpp"
 #include "large_image.hpp"
@@ -145,17 +144,16 @@ TEST_CASE("reliability: eight programs push and pull against one registry at onc
 
     // All at once, each in a folder of its own.
     const auto started = std::chrono::steady_clock::now();
-    std::vector<std::unique_ptr<BackgroundProgram>> running;
+    std::vector<std::unique_ptr<RunningProgram>> running;
     for (const Job& job : jobs) {
         const fs::path folder = workspace.path() / "clients" / job.name;
         fs::create_directories(folder);
         std::vector<std::string> argv{chapter_program(job.program).string()};
         argv.insert(argv.end(), job.args.begin(), job.args.end());
-        running.push_back(std::make_unique<BackgroundProgram>(
-            argv, folder,
-            std::map<std::string, std::string>{
-                {"WORKBOOK_TRANSCRIPT", (folder / "transcript.jsonl").string()},
-                {"WORKBOOK_STALL_SECONDS", "20"}}));
+        running.push_back(std::make_unique<RunningProgram>(
+            argv, RunOptions{.environment = {{"WORKBOOK_TRANSCRIPT", (folder / "transcript.jsonl").string()},
+                                             {"WORKBOOK_STALL_SECONDS", "20"}},
+                             .working_directory = folder}));
     }
     // They really overlap: once the last one has started, (nearly) all are still at work.
     std::size_t still_running = 0;

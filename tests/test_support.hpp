@@ -6,9 +6,11 @@
 
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace test_support {
@@ -30,6 +32,18 @@ inline void flip_byte(const std::filesystem::path& file, std::size_t offset) {
     REQUIRE(io.get(byte));
     io.seekp(static_cast<std::streamoff>(offset));
     REQUIRE(io.put(static_cast<char>(byte ^ 0x20)));
+}
+
+/// Polls `condition` every millisecond until it holds (true) or `timeout` passes (false): for
+/// tests that act at the moment they observe something.
+template <class Condition>
+bool poll_until(Condition condition, std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!condition()) {
+        if (std::chrono::steady_clock::now() >= deadline) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return true;
 }
 
 /// True if any ".partial" file or folder is left anywhere below `directory`.
