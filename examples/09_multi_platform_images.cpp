@@ -3,6 +3,7 @@
 // Usage: 09_multi_platform_images [--platform os/arch[/variant]] [image [workdir]]
 //   e.g. 09_multi_platform_images --platform linux/arm64 localhost:5000/multi-platform-hello:latest multi-platform-hello
 #include "regclient/environment.hpp"
+#include "regclient/files.hpp"
 #include "regclient/image_builder.hpp"
 #include "regclient/index_builder.hpp"
 #include "regclient/layer_extractor.hpp"
@@ -70,12 +71,6 @@ void ask_with_accept(RegistryClient& registry, const Reference& image, const std
                   << (name == names.end() ? "not one we pushed" : name->second);
     }
     std::cout << "\n";
-}
-
-std::string read_file(const fs::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) throw std::runtime_error("cannot read " + file.string());
-    return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 void write_file(const fs::path& file, const std::string& bytes) {
@@ -171,9 +166,8 @@ int main(int argc, char* argv[]) try {
 
     //! [check_config]
     // The index's word is checked against the image's own: its config names its platform.
-    const auto blob = [&](const Digest& digest) { return layout / "blobs/sha256" / std::string(digest.hex()); };
-    const Manifest pulled = Manifest::parse(read_file(blob(chosen.digest)), chosen.media_type);
-    const Platform configured = platform_of_config(read_file(blob(pulled.config->digest)));
+    const Manifest pulled = Manifest::parse(read_file(layout_blob_path(layout, chosen.digest)), chosen.media_type);
+    const Platform configured = platform_of_config(read_file(layout_blob_path(layout, pulled.config->digest)));
     if (!platform_matches(*chosen.platform, configured))
         throw std::runtime_error("the index says " + platform_string(*chosen.platform) + ", the config " +
                                  platform_string(configured));

@@ -1,4 +1,6 @@
 #include "regclient/image_extension.hpp"
+#include "regclient/files.hpp"
+#include "regclient/oci_layout.hpp"
 
 #include "regclient/blob_mount.hpp"
 
@@ -12,23 +14,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string read_file(const fs::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) throw std::runtime_error("cannot read " + file.string());
-    return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-fs::path blob_file(const fs::path& layout, const Digest& digest) {
-    return layout / "blobs" / "sha256" / std::string(digest.hex());
-}
-
 }  // namespace
 
 BaseImage pull_base_image(RegistryClient& registry, const Reference& reference,
                           const fs::path& layout, const BlobObserver& observe) {
     const Digest digest = pull_to_layout(registry, reference, layout, observe);
     // From here on the base is read locally, as `docker build` reads it from its own store.
-    std::string manifest = read_file(blob_file(layout, digest));
+    std::string manifest = read_file(layout_blob_path(layout, digest));
     const auto index = nlohmann::json::parse(read_file(layout / "index.json"));
     const std::string media_type = index.at("manifests").at(0).at("mediaType").get<std::string>();
     Manifest parsed = Manifest::parse(manifest, media_type);
@@ -36,7 +28,7 @@ BaseImage pull_base_image(RegistryClient& registry, const Reference& reference,
         throw std::invalid_argument(
             reference.str() + " is an index of " + std::to_string(parsed.manifests.size()) +
             " manifests; name one platform's manifest by digest as the base");
-    std::string config = read_file(blob_file(layout, parsed.config->digest));
+    std::string config = read_file(layout_blob_path(layout, parsed.config->digest));
     return BaseImage{
         .reference = reference,
         .manifest_blob = {.media_type = media_type, .digest = digest, .size = manifest.size()},
@@ -69,7 +61,7 @@ BuiltImage extend_image(const BaseImage& base, const Extension& extension) {
     std::vector<ImageLayer> layers;
     for (std::size_t i = 0; i < base.parsed.layers.size(); ++i) {
         const Descriptor& blob = base.parsed.layers[i];
-        layers.push_back({.built = {.file = blob_file(base.layout, blob.digest),
+        layers.push_back({.built = {.file = layout_blob_path(base.layout, blob.digest),
                                     .blob = blob,
                                     .diff_id = Digest::parse(diff_ids[i].get<std::string>())},
                           .created_by = "FROM " + base.reference.str()});

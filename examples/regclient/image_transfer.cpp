@@ -1,4 +1,5 @@
 #include "regclient/image_transfer.hpp"
+#include "regclient/files.hpp"
 
 #include "regclient/blob_mount.hpp"
 #include "regclient/oci_layout.hpp"
@@ -256,14 +257,12 @@ bool copy_blob(RegistryClient& from, std::string_view from_repository, RegistryC
     return true;
 }
 
-namespace {
-
 Digest copy_image(RegistryClient& from, const Reference& source, RegistryClient& to,
-                  const Reference& destination, const TransferOptions& options, bool mount) {
+                  const Reference& destination, const TransferOptions& options) {
     const ImagePlan plan =
         plan_image(from_registry(from, source.repository), source.manifest_reference());
     // Same registry, other repository: it already stores every byte, so link, don't send.
-    const bool same_registry = mount && from.base_url() == to.base_url() &&
+    const bool same_registry = options.mount_within_registry && from.base_url() == to.base_url() &&
                                source.repository != destination.repository;
     const unsigned workers = worker_count(options, plan.blobs.size());
     // Downloads and uploads run at once: a caller passing one client as both gets a second.
@@ -301,17 +300,11 @@ Digest copy_image(RegistryClient& from, const Reference& source, RegistryClient&
     return put_manifests(to, destination, plan);
 }
 
-}  // namespace
-
-Digest copy_image(RegistryClient& from, const Reference& source, RegistryClient& to,
-                  const Reference& destination, const TransferOptions& options) {
-    return copy_image(from, source, to, destination, options, /*mount=*/true);
-}
-
 Digest copy_image(RegistryClient& from, const Reference& source, RegistryClient& to,
                   const Reference& destination, const BlobObserver& observe) {
     return copy_image(from, source, to, destination,
-                      TransferOptions{.parallel_blobs = 1, .observe = observe}, /*mount=*/false);
+                      TransferOptions{.parallel_blobs = 1, .observe = observe,
+                                      .mount_within_registry = false});
 }
 
 Digest pull_to_layout(RegistryClient& registry, const Reference& image,
@@ -344,22 +337,12 @@ Digest pull_to_layout(RegistryClient& registry, const Reference& image,
 
 namespace {
 
-std::string read_small_file(const fs::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) throw std::runtime_error("cannot read " + file.string());
-    return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-fs::path layout_blob(const fs::path& layout, const Digest& digest) {
-    return layout / "blobs" / "sha256" / std::string(digest.hex());
-}
-
 // The manifest index.json names for `destination`: its only one, or the one whose ref.name
 // is the destination's tag (or whose digest the destination pins).
 Descriptor choose_manifest(const fs::path& layout, const Reference& destination) {
     if (!fs::exists(layout / "oci-layout"))
         throw std::runtime_error(layout.string() + " is not an OCI layout (no oci-layout file)");
-    const auto index = nlohmann::json::parse(read_small_file(layout / "index.json"), nullptr, false);
+    const auto index = nlohmann::json::parse(read_file(layout / "index.json"), nullptr, false);
     if (!index.is_object() || !index.contains("manifests") || !index["manifests"].is_array() ||
         index["manifests"].empty())
         throw std::runtime_error(layout.string() + "/index.json names no manifest");
@@ -385,7 +368,7 @@ Descriptor choose_manifest(const fs::path& layout, const Reference& destination)
 ManifestSource from_layout(const fs::path& layout) {
     return [layout](const std::string& reference, const std::string& media_type) {
         const Digest digest = Digest::parse(reference);
-        std::string bytes = read_small_file(layout_blob(layout, digest));
+        std::string bytes = read_file(layout_blob_path(layout, digest));
         if (digest_of(bytes) != digest)
             throw std::runtime_error("manifest " + reference + " in " + layout.string() + " is corrupt");
         Manifest parsed = Manifest::parse(bytes, media_type);
@@ -403,7 +386,7 @@ Digest push_layout(RegistryClient& registry, const fs::path& layout, const Refer
     const ImagePlan plan = plan_image(from_layout(layout), top.digest.str(), top.media_type);
     // Missing or truncated files fail here, before a single request.
     for (const Descriptor& blob : plan.blobs) {
-        const fs::path file = layout_blob(layout, blob.digest);
+        const fs::path file = layout_blob_path(layout, blob.digest);
         std::error_code error;
         const auto size = fs::file_size(file, error);
         if (error) throw std::runtime_error("layout " + layout.string() + " lacks blob " + blob.digest.str());
@@ -418,7 +401,7 @@ Digest push_layout(RegistryClient& registry, const fs::path& layout, const Refer
     for_each_blob(plan.blobs, workers, [&](unsigned worker, const Descriptor& blob) {
         // HEAD first; then POST and one PUT streaming the file: the monolithic upload.
         const BlobArrival arrival = ensure_blob(clients[worker], destination.repository, blob,
-                                                layout_blob(layout, blob.digest));
+                                                layout_blob_path(layout, blob.digest));
         narrate(blob, arrival == BlobArrival::already_there ? "exists" : "pushed");
     });
     return put_manifests(registry, destination, plan);

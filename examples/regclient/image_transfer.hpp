@@ -22,6 +22,9 @@ using BlobObserver = std::function<void(const BlobEvent&)>;
 struct TransferOptions {
     unsigned parallel_blobs = 4;  ///< blobs in flight at once; 1 = one after another
     BlobObserver observe;         ///< may be empty; called from one thread at a time
+    /// A copy within one registry links blobs into the new repository (cross-repository
+    /// mount) instead of downloading, verifying and uploading them.
+    bool mount_within_registry = true;
 };
 
 /// Streams one blob from `from` to `to` without holding it in memory: a download thread

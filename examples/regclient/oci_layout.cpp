@@ -1,4 +1,5 @@
 #include "regclient/oci_layout.hpp"
+#include "regclient/files.hpp"
 
 #include <unistd.h>
 
@@ -17,12 +18,6 @@ void write_file(const fs::path& file, const std::string& bytes) {
     out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
     out.close();
     if (!out) throw std::runtime_error("cannot write " + file.string());
-}
-
-std::string read_file(const fs::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) throw std::runtime_error("cannot read " + file.string());
-    return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 }  // namespace
@@ -45,7 +40,7 @@ OciLayoutWriter::~OciLayoutWriter() {
 }
 
 fs::path OciLayoutWriter::blob_path(const Digest& digest) const {
-    return staging_ / "blobs" / "sha256" / std::string(digest.hex());
+    return layout_blob_path(staging_, digest);
 }
 
 bool OciLayoutWriter::has_blob(const Digest& digest) const {
@@ -118,13 +113,10 @@ void OciLayoutWriter::commit(const Descriptor& manifest, const std::string& ref_
 std::size_t verify_oci_layout(const fs::path& layout) {
     if (!fs::exists(layout / "oci-layout"))
         throw std::runtime_error(layout.string() + " is not an OCI layout (no oci-layout file)");
-    const auto blob_file = [&](const Digest& digest) {
-        return layout / "blobs" / "sha256" / std::string(digest.hex());
-    };
     std::set<std::string> verified;
     std::function<void(const Descriptor&)> verify = [&](const Descriptor& blob) {
         if (!verified.insert(blob.digest.str()).second) return;
-        const fs::path file = blob_file(blob.digest);
+        const fs::path file = layout_blob_path(layout, blob.digest);
         if (!fs::exists(file)) throw std::runtime_error("layout lacks blob " + blob.digest.str());
         if (fs::file_size(file) != blob.size || digest_of_file(file) != blob.digest)
             throw std::runtime_error("blob " + blob.digest.str() + " in the layout is corrupt");

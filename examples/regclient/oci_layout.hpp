@@ -45,6 +45,11 @@ private:
     bool committed_ = false;
 };
 
+/// Where a layout keeps a blob: <layout>/blobs/sha256/<hex>.
+inline std::filesystem::path layout_blob_path(const std::filesystem::path& layout, const Digest& digest) {
+    return layout / "blobs" / "sha256" / std::string(digest.hex());
+}
+
 /// Re-reads a layout and re-hashes every blob that index.json reaches. Throws with a
 /// one-line reason at the first problem; returns how many blobs were verified.
 std::size_t verify_oci_layout(const std::filesystem::path& layout);

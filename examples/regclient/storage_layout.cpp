@@ -1,4 +1,5 @@
 #include "regclient/storage_layout.hpp"
+#include "regclient/files.hpp"
 
 #include <algorithm>
 #include <fstream>
@@ -10,19 +11,11 @@ namespace fs = std::filesystem;
 namespace regclient {
 namespace {
 
-std::string read_small_file(const fs::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) throw std::runtime_error("cannot read " + file.string());
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
 bool by_text(const Digest& a, const Digest& b) { return a.str() < b.str(); }
 
 // A link file holds one digest. Under .../sha256/<hex>/link it must be the folder's own.
 Digest read_link(const fs::path& link, std::optional<std::string_view> folder_hex = std::nullopt) {
-    const std::string text = read_small_file(link);
+    const std::string text = read_file(link);
     Digest digest = [&] {
         try {
             return Digest::parse(text);
@@ -105,7 +98,7 @@ StoredRepository StorageLayout::repository(std::string_view name) const {
             StoredUpload upload{.uuid = entry.path().filename().string()};
             if (fs::is_regular_file(entry.path() / "data")) upload.data_size = fs::file_size(entry.path() / "data");
             if (fs::is_regular_file(entry.path() / "startedat"))
-                upload.started_at = read_small_file(entry.path() / "startedat");
+                upload.started_at = read_file(entry.path() / "startedat");
             repository.uploads.push_back(std::move(upload));
         }
         std::sort(repository.uploads.begin(), repository.uploads.end(),
