@@ -1,8 +1,8 @@
 #include "bench_cases.hpp"
 
-#include "regclient/digest.hpp"
-#include "regclient/oci_layout.hpp"
-#include "regclient/registry_client.hpp"
+#include "wbclient/digest.hpp"
+#include "wbclient/oci_layout.hpp"
+#include "wbclient/registry_client.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -140,7 +140,7 @@ std::set<std::string> blob_digests(const BenchImage& image) {
 // every blob at its full size. skopeo may re-serialise the manifest; the blobs must match.
 void check_registry_has(const std::string& registry, const std::string& repository,
                         const BenchImage& image, const std::string& what) {
-    regclient::RegistryClient client(registry);
+    wbclient::RegistryClient client(registry);
     const auto manifest = client.get_manifest(repository, image.tag);
     std::set<std::string> named;
     for (const auto& blob : manifest.parsed.references()) named.insert(blob.digest.str());
@@ -151,9 +151,9 @@ void check_registry_has(const std::string& registry, const std::string& reposito
             throw std::runtime_error(what + ": the registry lacks " + blob.digest.str());
 }
 
-// A pulled OCI layout: every blob index.json reaches re-hashed (regclient::verify_oci_layout).
+// A pulled OCI layout: every blob index.json reaches re-hashed (wbclient::verify_oci_layout).
 void check_layout(const fs::path& layout, const BenchImage& image, const std::string& what) {
-    const std::size_t verified = regclient::verify_oci_layout(layout);
+    const std::size_t verified = wbclient::verify_oci_layout(layout);
     if (verified != image.blobs.size() + 1)
         throw std::runtime_error(what + ": the layout holds " + std::to_string(verified) +
                                  " verified blobs, expected " +
@@ -163,9 +163,9 @@ void check_layout(const fs::path& layout, const BenchImage& image, const std::st
 // curl's files: each must hash to the digest it was asked for.
 void check_files(const fs::path& folder, const BenchImage& image, const std::string& what) {
     for (const auto& blob : image.blobs)
-        if (regclient::digest_of_file(folder / blob.digest.hex()) != blob.digest)
+        if (wbclient::digest_of_file(folder / blob.digest.hex()) != blob.digest)
             throw std::runtime_error(what + ": " + blob.digest.str() + " did not verify");
-    if (regclient::digest_of_file(folder / "manifest.json") != image.manifest.digest)
+    if (wbclient::digest_of_file(folder / "manifest.json") != image.manifest.digest)
         throw std::runtime_error(what + ": the manifest did not verify");
 }
 

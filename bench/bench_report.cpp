@@ -204,7 +204,7 @@ void draw_chart(const BenchReport& report, const fs::path& folder, bool svg_only
               "set title 'Registry Workbook benchmark: "
            << (report.quick ? "quick run" : "full run")
            << ", higher is better'\n"
-              "plot 'chart.dat' using 2:xtic(1) title 'ours (regclient)', \\\n"
+              "plot 'chart.dat' using 2:xtic(1) title 'ours (wbclient)', \\\n"
               "     '' using 3 title 'skopeo copy', \\\n"
               "     '' using 4 title 'parallel curl (bound)', \\\n"
               "     '' using ($0-0.25):2:(sprintf('%.0f',$2)) with labels offset 0,0.7 font ',9' notitle, \\\n"

@@ -1,4 +1,4 @@
-// workbook_transfer: push, pull and copy whole images with the regclient library, as a process
+// workbook_transfer: push, pull and copy whole images with the wbclient library, as a process
 // of its own, so the benchmark times it the way it times skopeo and curl.
 //
 // Usage: workbook_transfer [--parallel N] push <oci-layout> <reference>
@@ -6,10 +6,10 @@
 //        workbook_transfer [--parallel N] copy <source-reference> <destination-reference>
 //        workbook_transfer heads <reference> <count>
 // e.g.   workbook_transfer push image-layout localhost:5000/bench/image:latest
-#include "regclient/environment.hpp"
-#include "regclient/image_transfer.hpp"
-#include "regclient/reference.hpp"
-#include "regclient/registry_client.hpp"
+#include "wbclient/environment.hpp"
+#include "wbclient/image_transfer.hpp"
+#include "wbclient/reference.hpp"
+#include "wbclient/registry_client.hpp"
 
 #include <chrono>
 #include <cstdio>
@@ -21,8 +21,8 @@
 #include <vector>
 
 namespace fs = std::filesystem;
-using regclient::Reference;
-using regclient::RegistryClient;
+using wbclient::Reference;
+using wbclient::RegistryClient;
 
 namespace {
 
@@ -56,12 +56,12 @@ void time_heads(const Reference& image, unsigned count) {
     RegistryClient registry(image.registry);
     long opened = 0;
     registry.http().add_observer(
-        [&](const regclient::Exchange& exchange) { opened += exchange.new_connections; });
+        [&](const wbclient::Exchange& exchange) { opened += exchange.new_connections; });
     const auto manifest = registry.get_manifest(image.repository, image.manifest_reference());
     const auto blobs = manifest.parsed.references();
     if (manifest.parsed.is_index() || blobs.empty())
         throw std::runtime_error(image.str() + " is not an image with blobs");
-    const regclient::Descriptor& blob = blobs.back();
+    const wbclient::Descriptor& blob = blobs.back();
     const long opened_before = opened;
     const auto start = std::chrono::steady_clock::now();
     for (unsigned i = 0; i < count; ++i)
@@ -78,7 +78,7 @@ void time_heads(const Reference& image, unsigned count) {
 
 int main(int argc, char** argv) try {
     std::vector<std::string> args(argv + 1, argv + argc);
-    regclient::TransferOptions options;
+    wbclient::TransferOptions options;
     if (!args.empty() && args[0] == "--parallel") {
         if (args.size() < 2) throw std::invalid_argument("--parallel needs a number");
         options.parallel_blobs = parse_count(args[1], "--parallel", 64);
@@ -87,7 +87,7 @@ int main(int argc, char** argv) try {
     if (args.size() != 3) throw std::invalid_argument(usage);
     const std::string& command = args[0];
     const auto reference = [](const std::string& text) {
-        return Reference::parse(text, regclient::default_registry());
+        return Reference::parse(text, wbclient::default_registry());
     };
     const auto start = std::chrono::steady_clock::now();
 
@@ -97,14 +97,14 @@ int main(int argc, char** argv) try {
             throw std::runtime_error(layout.string() + " is not an OCI layout");
         const Reference destination = reference(args[2]);
         RegistryClient registry(destination.registry);
-        const auto digest = regclient::push_layout(registry, layout, destination, options);
+        const auto digest = wbclient::push_layout(registry, layout, destination, options);
         std::printf("pushed %s to %s (%s) in %.3f s\n", layout.c_str(),
                     destination.str().c_str(), digest.str().c_str(), seconds_since(start));
     } else if (command == "pull") {
         const Reference image = reference(args[1]);
         const fs::path layout = args[2];
         RegistryClient registry(image.registry);
-        const auto digest = regclient::pull_to_layout(registry, image, layout, options);
+        const auto digest = wbclient::pull_to_layout(registry, image, layout, options);
         std::printf("pulled %s (%s) into %s, every blob verified, in %.3f s\n",
                     image.str().c_str(), digest.str().c_str(), layout.c_str(),
                     seconds_since(start));
@@ -113,7 +113,7 @@ int main(int argc, char** argv) try {
         const Reference destination = reference(args[2]);
         RegistryClient from(source.registry);
         RegistryClient to(destination.registry);
-        const auto digest = regclient::copy_image(from, source, to, destination, options);
+        const auto digest = wbclient::copy_image(from, source, to, destination, options);
         std::printf("copied %s to %s (%s) in %.3f s\n", source.str().c_str(),
                     destination.str().c_str(), digest.str().c_str(), seconds_since(start));
     } else if (command == "heads") {

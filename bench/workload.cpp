@@ -1,8 +1,8 @@
 #include "workload.hpp"
 
-#include "regclient/image_builder.hpp"
-#include "regclient/image_layout.hpp"
-#include "regclient/layer_builder.hpp"
+#include "wbclient/image_builder.hpp"
+#include "wbclient/image_layout.hpp"
+#include "wbclient/layer_builder.hpp"
 
 #include <fstream>
 #include <random>
@@ -46,12 +46,12 @@ BenchImage generate_image(const fs::path& layout, unsigned layers, std::uint64_t
     fs::remove_all(scratch);
     fs::create_directories(scratch);
 
-    std::vector<regclient::ImageLayer> built;
+    std::vector<wbclient::ImageLayer> built;
     for (unsigned n = 0; n < layers; ++n) {
         const std::string name = "bench/data-" + std::to_string(n) + ".bin";
         const fs::path noise = scratch / ("noise-" + std::to_string(n));
         write_noise(noise, layer_bytes, seed * 1000 + n);
-        regclient::LayerBuilder layer;
+        wbclient::LayerBuilder layer;
         layer.add_file_from(name, noise, 0644);
         // Level 0: random bytes do not shrink at any level, and compressing them would make
         // generating the image take minutes.
@@ -60,12 +60,12 @@ BenchImage generate_image(const fs::path& layout, unsigned layers, std::uint64_t
                          "ADD " + name + " /"});
         fs::remove(noise);
     }
-    regclient::ImageSpec spec;
+    wbclient::ImageSpec spec;
     spec.labels["org.opencontainers.image.title"] = "registry-workbook-bench";
-    const regclient::BuiltImage image = regclient::assemble_image(spec, std::move(built));
+    const wbclient::BuiltImage image = wbclient::assemble_image(spec, std::move(built));
     // The layout writer hashes every blob it stores and renames the layout into place only
     // when all of it verified: every tool then reads the same, proven bytes.
-    regclient::write_image_layout(image, layout, "latest");
+    wbclient::write_image_layout(image, layout, "latest");
     fs::remove_all(scratch);
 
     BenchImage result{.layout = layout, .manifest = image.manifest_blob,

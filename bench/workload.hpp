@@ -2,7 +2,7 @@
 // every run (never stored), so every tool moves exactly the same bytes.
 #pragma once
 
-#include "regclient/manifest.hpp"
+#include "wbclient/manifest.hpp"
 
 #include <cstdint>
 #include <filesystem>
@@ -15,11 +15,11 @@ namespace bench {
 struct BenchImage {
     std::filesystem::path layout;
     std::string tag = "latest";
-    regclient::Descriptor manifest;
+    wbclient::Descriptor manifest;
     std::string manifest_bytes;
-    std::vector<regclient::Descriptor> blobs;  ///< the config, then the layers
+    std::vector<wbclient::Descriptor> blobs;  ///< the config, then the layers
 
-    std::filesystem::path blob_file(const regclient::Digest& digest) const {
+    std::filesystem::path blob_file(const wbclient::Digest& digest) const {
         return layout / "blobs" / "sha256" / std::string(digest.hex());
     }
     std::filesystem::path manifest_file() const { return blob_file(manifest.digest); }

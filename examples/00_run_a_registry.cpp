@@ -2,8 +2,8 @@
 //
 // Usage: 00_run_a_registry [registry]
 //   e.g. 00_run_a_registry localhost:5000   (default: $WORKBOOK_REGISTRY or localhost:5000)
-#include "regclient/environment.hpp"
-#include "regclient/registry_client.hpp"
+#include "wbclient/environment.hpp"
+#include "wbclient/registry_client.hpp"
 
 #include <cstdlib>
 #include <iostream>
@@ -13,12 +13,12 @@ int main(int argc, char* argv[]) try {
         std::cerr << "usage: " << argv[0] << " [registry]   e.g. localhost:5000\n";
         return EXIT_FAILURE;
     }
-    const std::string registry = argc == 2 ? argv[1] : regclient::default_registry();
+    const std::string registry = argc == 2 ? argv[1] : wbclient::default_registry();
 
     //! [ping]
     // GET /v2/ is the one request every registry answers: 200 means "I speak v2".
-    regclient::RegistryClient client(registry);
-    const regclient::Response response = client.ping();
+    wbclient::RegistryClient client(registry);
+    const wbclient::Response response = client.ping();
     //! [ping]
     std::cout << "GET " << client.base_url() << "/v2/ answered " << response.status << " "
               << response.reason << "\n";

@@ -2,16 +2,16 @@
 //
 // Usage: 01_rehost_busybox [source [destination [layout-dir]]]
 //   e.g. 01_rehost_busybox localhost:5001/library/busybox:latest localhost:5000/my-busybox my-busybox.oci
-#include "regclient/environment.hpp"
-#include "regclient/image_transfer.hpp"
-#include "regclient/oci_layout.hpp"
+#include "wbclient/environment.hpp"
+#include "wbclient/image_transfer.hpp"
+#include "wbclient/oci_layout.hpp"
 
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
 
 namespace fs = std::filesystem;
-using regclient::Reference;
+using wbclient::Reference;
 
 int main(int argc, char* argv[]) try {
     if (argc > 4) {
@@ -23,19 +23,19 @@ int main(int argc, char* argv[]) try {
     //! [references]
     // `docker pull busybox` + `docker tag busybox localhost:5000/my-busybox`, as references.
     const Reference source = Reference::parse(
-        argc > 1 ? argv[1] : regclient::default_upstream() + "/library/busybox:latest");
+        argc > 1 ? argv[1] : wbclient::default_upstream() + "/library/busybox:latest");
     const Reference destination =
-        Reference::parse(argc > 2 ? argv[2] : regclient::default_registry() + "/my-busybox:latest");
+        Reference::parse(argc > 2 ? argv[2] : wbclient::default_registry() + "/my-busybox:latest");
     const fs::path layout = argc > 3 ? argv[3] : "my-busybox.oci";
     //! [references]
 
     //! [copy]
     // `docker push`: every blob the manifest names, then the manifest itself, byte for byte.
-    regclient::RegistryClient upstream(source.registry);
-    regclient::RegistryClient local(destination.registry);
+    wbclient::RegistryClient upstream(source.registry);
+    wbclient::RegistryClient local(destination.registry);
     std::cout << "Copying " << source.str() << " to " << destination.str() << "\n";
-    const regclient::Digest pushed = regclient::copy_image(
-        upstream, source, local, destination, [](const regclient::BlobEvent& event) {
+    const wbclient::Digest pushed = wbclient::copy_image(
+        upstream, source, local, destination, [](const wbclient::BlobEvent& event) {
             std::cout << "  " << event.action << " " << event.blob.digest.str() << " ("
                       << event.blob.size << " bytes, " << event.blob.media_type << ")\n";
         });
@@ -55,12 +55,12 @@ int main(int argc, char* argv[]) try {
     //! [pull]
     // `docker pull localhost:5000/my-busybox`: into a fresh layout, every byte checked.
     std::cout << "Pulling " << destination.str() << " into " << layout.string() << "\n";
-    const regclient::Digest pulled = regclient::pull_to_layout(
-        local, destination, layout, [](const regclient::BlobEvent& event) {
+    const wbclient::Digest pulled = wbclient::pull_to_layout(
+        local, destination, layout, [](const wbclient::BlobEvent& event) {
             std::cout << "  pulled " << event.blob.digest.str() << " (" << event.blob.size
                       << " bytes)\n";
         });
-    const std::size_t verified = regclient::verify_oci_layout(layout);
+    const std::size_t verified = wbclient::verify_oci_layout(layout);
     //! [pull]
     std::cout << "Pulled manifest " << pulled.str() << "; " << verified
               << " blobs verified against their digests\n";

@@ -3,29 +3,29 @@
 //
 // Usage: 02_anatomy_of_an_image [image]
 //   e.g. 02_anatomy_of_an_image localhost:5000/my-busybox:latest   (default: on $WORKBOOK_REGISTRY)
-#include "regclient/environment.hpp"
-#include "regclient/layer_reader.hpp"
-#include "regclient/reference.hpp"
-#include "regclient/registry_client.hpp"
+#include "wbclient/environment.hpp"
+#include "wbclient/layer_reader.hpp"
+#include "wbclient/reference.hpp"
+#include "wbclient/registry_client.hpp"
 
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
 
 using nlohmann::json;
-using regclient::Digest;
-using regclient::Response;
-namespace media_type = regclient::media_type;
+using wbclient::Digest;
+using wbclient::Response;
+namespace media_type = wbclient::media_type;
 
 namespace {
 
 // One request with the headers this chapter varies; any other status than `expected` is an error.
-Response send(regclient::RegistryClient& client, std::string method, std::string url,
+Response send(wbclient::RegistryClient& client, std::string method, std::string url,
               const std::vector<std::pair<std::string, std::string>>& headers, long expected) {
-    regclient::Request request{.method = std::move(method), .url = std::move(url)};
+    wbclient::Request request{.method = std::move(method), .url = std::move(url)};
     for (const auto& [name, value] : headers) request.headers.add(name, value);
     Response response = client.http().perform(request);
-    if (response.status != expected) throw regclient::RegistryError(request, response);
+    if (response.status != expected) throw wbclient::RegistryError(request, response);
     return response;
 }
 
@@ -39,8 +39,8 @@ std::string summary(const Response& response) {
 }
 
 // A blob small enough to hold in memory, checked against its digest as it arrives.
-std::string fetch_small_blob(regclient::RegistryClient& client, const std::string& repository,
-                             const regclient::Descriptor& blob, std::uint64_t limit) {
+std::string fetch_small_blob(wbclient::RegistryClient& client, const std::string& repository,
+                             const wbclient::Descriptor& blob, std::uint64_t limit) {
     if (blob.size > limit)
         throw std::runtime_error("blob " + blob.digest.str() + " is " + std::to_string(blob.size) +
                                  " bytes; this program holds at most " + std::to_string(limit));
@@ -56,24 +56,24 @@ int main(int argc, char* argv[]) try {
         std::cerr << "usage: " << argv[0] << " [image]   e.g. localhost:5000/my-busybox:latest\n";
         return EXIT_FAILURE;
     }
-    const auto image = regclient::Reference::parse(
-        argc == 2 ? argv[1] : regclient::default_registry() + "/my-busybox:latest");
+    const auto image = wbclient::Reference::parse(
+        argc == 2 ? argv[1] : wbclient::default_registry() + "/my-busybox:latest");
     // The schema1 rewrite below happens only to manifests fetched by tag.
     if (image.digest) throw std::invalid_argument("name the image by tag, not by digest: " + image.str());
-    regclient::RegistryClient client(image.registry);
+    wbclient::RegistryClient client(image.registry);
     const auto manifest_url = [&](std::string_view reference) {
         return client.url(image.repository, "manifests/" + std::string(reference));
     };
-    const std::string all_types = regclient::accept_all_manifests();
+    const std::string all_types = wbclient::accept_all_manifests();
 
     //! [manifest_digest]
     // A manifest's digest is the SHA-256 of the exact bytes served: hash them and compare.
     const Response got = send(client, "GET", manifest_url(image.tag), {{"Accept", all_types}}, 200);
-    const Digest computed = regclient::digest_of(got.body);
+    const Digest computed = wbclient::digest_of(got.body);
     const std::string claimed = header(got, "Docker-Content-Digest");
     if (claimed != computed.str())
         throw std::runtime_error("manifest bytes hash to " + computed.str() + ", not " + claimed);
-    const auto manifest = regclient::Manifest::parse(got.body, header(got, "Content-Type"));
+    const auto manifest = wbclient::Manifest::parse(got.body, header(got, "Content-Type"));
     //! [manifest_digest]
     if (manifest.media_type != media_type::docker_manifest)
         throw std::runtime_error(image.str() + " has media type " + manifest.media_type +
@@ -103,7 +103,7 @@ int main(int argc, char* argv[]) try {
 
     //! [blob_head_range]
     // HEAD a blob for its size; GET with Range for a piece of it (gzip's two magic bytes).
-    const regclient::Descriptor& layer = manifest.layers.at(0);
+    const wbclient::Descriptor& layer = manifest.layers.at(0);
     const std::string layer_url = client.url(image.repository, "blobs/" + layer.digest.str());
     const Response blob_head = send(client, "HEAD", layer_url, {}, 200);
     const Response piece = send(client, "GET", layer_url, {{"Range", "bytes=0-1"}}, 206);
@@ -122,12 +122,12 @@ int main(int argc, char* argv[]) try {
     //! [layer_listing]
     // The whole layer, digest-checked, then the tar inside listed as it is decompressed.
     const std::string gzipped = fetch_small_blob(client, image.repository, layer, 256 << 20);
-    const regclient::LayerListing listing = regclient::list_layer(gzipped);
+    const wbclient::LayerListing listing = wbclient::list_layer(gzipped);
     const std::string diff_id = config.at("rootfs").at("diff_ids").at(0);
     //! [layer_listing]
     std::cout << "GET: " << gzipped.size() << " bytes of gzip (sha256 checked), " << listing.uncompressed_size
               << " bytes of tar, " << listing.entries.size() << " entries:\n";
-    for (const auto& entry : listing.entries) std::cout << "  " << regclient::describe(entry) << "\n";
+    for (const auto& entry : listing.entries) std::cout << "  " << wbclient::describe(entry) << "\n";
     std::cout << "sha256 of the tar:   " << listing.diff_id.str() << "\nthe config's diff_id: " << diff_id
               << (listing.diff_id.str() == diff_id ? " (the same)" : " (DIFFERENT)") << "\n";
 
@@ -141,11 +141,11 @@ int main(int argc, char* argv[]) try {
         if (each["mediaType"] == media_type::docker_layer_gzip) each["mediaType"] = media_type::oci_layer_gzip;
     const Digest oci_digest =
         client.put_manifest(image.repository, "oci", media_type::oci_manifest, oci.dump(3));
-    const regclient::Platform platform{.os = config.value("os", ""),
+    const wbclient::Platform platform{.os = config.value("os", ""),
                                        .architecture = config.value("architecture", "")};
     const json list = {{"schemaVersion", 2},
                        {"mediaType", media_type::docker_manifest_list},
-                       {"manifests", {regclient::descriptor_to_json({.media_type = manifest.media_type,
+                       {"manifests", {wbclient::descriptor_to_json({.media_type = manifest.media_type,
                                                                      .digest = computed,
                                                                      .size = got.body.size(),
                                                                      .platform = platform})}}};
@@ -175,7 +175,7 @@ int main(int argc, char* argv[]) try {
     //! [schema1]
     std::cout << "GET :" << image.tag << ", Accept: */*: " << summary(old) << "\n  Docker-Content-Digest: "
               << header(old, "Docker-Content-Digest") << " (schema2: " << computed.str() << ")\n"
-              << "  sha256 of the bytes:   " << regclient::digest_of(old.body).str() << "\n  schemaVersion "
+              << "  sha256 of the bytes:   " << wbclient::digest_of(old.body).str() << "\n  schemaVersion "
               << schema1.value("schemaVersion", 0) << ", fsLayers "
               << schema1.value("fsLayers", json::array()).size() << ", history "
               << schema1.value("history", json::array()).size() << ", signatures "

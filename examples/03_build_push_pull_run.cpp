@@ -2,10 +2,10 @@
 //
 // Usage: 03_build_push_pull_run [--docker] [--label key=value]... [--add folder] [image [workdir]]
 //   e.g. 03_build_push_pull_run --label org.opencontainers.image.title=hello localhost:5000/hello-workbook:latest hello-workbook
-#include "regclient/environment.hpp"
-#include "regclient/image_builder.hpp"
-#include "regclient/layer_extractor.hpp"
-#include "regclient/oci_layout.hpp"
+#include "wbclient/environment.hpp"
+#include "wbclient/image_builder.hpp"
+#include "wbclient/layer_extractor.hpp"
+#include "wbclient/oci_layout.hpp"
 
 #include <boost/process.hpp>
 
@@ -16,7 +16,7 @@
 #include <optional>
 
 namespace fs = std::filesystem;
-using namespace regclient;
+using namespace wbclient;
 
 namespace {
 

@@ -3,8 +3,8 @@
 //
 // Usage: 04_tour_of_the_api [registry [upstream]]
 //   e.g. 04_tour_of_the_api localhost:5000 localhost:5001
-#include "regclient/catalog.hpp"
-#include "regclient/environment.hpp"
+#include "wbclient/catalog.hpp"
+#include "wbclient/environment.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -15,7 +15,7 @@
 #include <iostream>
 #include <sstream>
 
-using namespace regclient;
+using namespace wbclient;
 
 namespace {
 

@@ -3,9 +3,9 @@
 // Usage: 05_base_and_extending_images [--storage DIR] [base [same-repo [other-repo [naive]]]]
 //   e.g. 05_base_and_extending_images --storage /var/lib/registry localhost:5000/my-busybox:latest
 //        (the defaults push my-busybox:extended, my-app:latest and my-app-naive:latest there)
-#include "regclient/environment.hpp"
-#include "regclient/image_extension.hpp"
-#include "regclient/layer_extractor.hpp"
+#include "wbclient/environment.hpp"
+#include "wbclient/image_extension.hpp"
+#include "wbclient/layer_extractor.hpp"
 
 #include <cstdlib>
 #include <filesystem>
@@ -15,7 +15,7 @@
 #include <sstream>
 
 namespace fs = std::filesystem;
-using namespace regclient;
+using namespace wbclient;
 
 namespace {
 

@@ -5,10 +5,10 @@
 // Usage: 06_the_registry_database [--storage DIR] [--redis HOST:PORT] [registry]
 //   e.g. 06_the_registry_database --storage /var/lib/registry --redis 127.0.0.1:6379 localhost:5000
 //   (defaults: $WORKBOOK_STORAGE, $WORKBOOK_REDIS, $WORKBOOK_REGISTRY or localhost:5000)
-#include "regclient/catalog.hpp"
-#include "regclient/environment.hpp"
-#include "regclient/redis_cache.hpp"
-#include "regclient/storage_layout.hpp"
+#include "wbclient/catalog.hpp"
+#include "wbclient/environment.hpp"
+#include "wbclient/redis_cache.hpp"
+#include "wbclient/storage_layout.hpp"
 
 #include <algorithm>
 #include <cstdlib>
@@ -18,7 +18,7 @@
 #include <optional>
 #include <set>
 
-using namespace regclient;
+using namespace wbclient;
 
 namespace {
 

@@ -3,10 +3,10 @@
 //
 // Usage: 07_delete_and_garbage_collect [registry [upstream]]
 //   e.g. 07_delete_and_garbage_collect localhost:5000 localhost:5001
-#include "regclient/catalog.hpp"
-#include "regclient/deletion.hpp"
-#include "regclient/environment.hpp"
-#include "regclient/image_builder.hpp"
+#include "wbclient/catalog.hpp"
+#include "wbclient/deletion.hpp"
+#include "wbclient/environment.hpp"
+#include "wbclient/image_builder.hpp"
 
 #include <unistd.h>
 
@@ -16,7 +16,7 @@
 #include <random>
 
 namespace fs = std::filesystem;
-using namespace regclient;
+using namespace wbclient;
 
 namespace {
 

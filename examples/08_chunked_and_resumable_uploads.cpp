@@ -6,10 +6,10 @@
 //        08_chunked_and_resumable_uploads --resume file.upload.json
 //   e.g. 08_chunked_and_resumable_uploads --chunk-size 1M --stop-after 2 big.bin localhost:5000/big
 // With no file it sends a generated 4.5 MiB file, interrupts itself after two chunks and resumes.
-#include "regclient/chunked_upload.hpp"
-#include "regclient/environment.hpp"
-#include "regclient/progress.hpp"
-#include "regclient/reference.hpp"
+#include "wbclient/chunked_upload.hpp"
+#include "wbclient/environment.hpp"
+#include "wbclient/progress.hpp"
+#include "wbclient/reference.hpp"
 
 #include <cstdlib>
 #include <fstream>
@@ -17,7 +17,7 @@
 #include <random>
 
 namespace fs = std::filesystem;
-using namespace regclient;
+using namespace wbclient;
 
 namespace {
 

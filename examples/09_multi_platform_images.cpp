@@ -2,13 +2,13 @@
 //
 // Usage: 09_multi_platform_images [--platform os/arch[/variant]] [image [workdir]]
 //   e.g. 09_multi_platform_images --platform linux/arm64 localhost:5000/multi-platform-hello:latest multi-platform-hello
-#include "regclient/environment.hpp"
-#include "regclient/files.hpp"
-#include "regclient/image_builder.hpp"
-#include "regclient/index_builder.hpp"
-#include "regclient/layer_extractor.hpp"
-#include "regclient/oci_layout.hpp"
-#include "regclient/platform.hpp"
+#include "wbclient/environment.hpp"
+#include "wbclient/files.hpp"
+#include "wbclient/image_builder.hpp"
+#include "wbclient/index_builder.hpp"
+#include "wbclient/layer_extractor.hpp"
+#include "wbclient/oci_layout.hpp"
+#include "wbclient/platform.hpp"
 
 #include <cstdlib>
 #include <filesystem>
@@ -17,7 +17,7 @@
 #include <map>
 
 namespace fs = std::filesystem;
-using namespace regclient;
+using namespace wbclient;
 
 namespace {
 

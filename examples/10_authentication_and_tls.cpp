@@ -8,17 +8,17 @@
 //   WORKBOOK_AUTH_REGISTRY  htpasswd (Basic)      WORKBOOK_TOKEN_REGISTRY  auth.token (Bearer)
 //   WORKBOOK_TLS_REGISTRY   https://host:port, trusted through WORKBOOK_CA_FILE
 // with the credentials in WORKBOOK_USER and WORKBOOK_PASSWORD (never on a command line).
-#include "regclient/auth.hpp"
-#include "regclient/environment.hpp"
-#include "regclient/image_transfer.hpp"
-#include "regclient/reference.hpp"
-#include "regclient/transport.hpp"
+#include "wbclient/auth.hpp"
+#include "wbclient/environment.hpp"
+#include "wbclient/image_transfer.hpp"
+#include "wbclient/reference.hpp"
+#include "wbclient/transport.hpp"
 
 #include <cstdlib>
 #include <iostream>
 #include <memory>
 
-using namespace regclient;
+using namespace wbclient;
 
 namespace {
 
@@ -108,7 +108,7 @@ int main(int argc, char* argv[]) try {
     try {
         ping_checking_scheme(wrong_scheme);
     } catch (const std::exception& explained) {
-        std::cout << "  what regclient::ping_checking_scheme makes of it:\n  " << explained.what() << "\n";
+        std::cout << "  what wbclient::ping_checking_scheme makes of it:\n  " << explained.what() << "\n";
     }
 
     if (const std::string basic = from_environment("WORKBOOK_AUTH_REGISTRY"); !basic.empty()) {

@@ -3,10 +3,10 @@
 //
 // Usage: 11_fast_transfers [registry [workdir]]
 //   e.g. 11_fast_transfers localhost:5000 fast-transfers
-#include "regclient/environment.hpp"
-#include "regclient/image_layout.hpp"
-#include "regclient/image_transfer.hpp"
-#include "regclient/oci_layout.hpp"
+#include "wbclient/environment.hpp"
+#include "wbclient/image_layout.hpp"
+#include "wbclient/image_transfer.hpp"
+#include "wbclient/oci_layout.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -17,7 +17,7 @@
 #include <random>
 
 namespace fs = std::filesystem;
-using namespace regclient;
+using namespace wbclient;
 
 namespace {
 

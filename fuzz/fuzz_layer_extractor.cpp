@@ -3,7 +3,7 @@
 // behind, and no symlink in the result that leads outside it.
 #include "fuzz_common.hpp"
 
-#include "regclient/layer_extractor.hpp"
+#include "wbclient/layer_extractor.hpp"
 
 #include <sys/stat.h>
 
@@ -121,10 +121,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     remove_tree(sandbox.jail());
     fs::create_directories(sandbox.parent());
 
-    const regclient::ExtractionLimits limits{.max_total_bytes = 1 << 20, .max_entries = 64};
+    const wbclient::ExtractionLimits limits{.max_total_bytes = 1 << 20, .max_entries = 64};
     bool extracted = false;
     fuzz::expect_documented_errors(input, [&] {
-        const auto result = regclient::extract_layer(sandbox.layer(), sandbox.target(), limits);
+        const auto result = wbclient::extract_layer(sandbox.layer(), sandbox.target(), limits);
         if (result.bytes > limits.max_total_bytes || result.entries > limits.max_entries)
             finding("extraction went past its limits");
         extracted = true;

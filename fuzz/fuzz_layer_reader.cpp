@@ -2,7 +2,7 @@
 // limits so a decompression bomb is refused quickly.
 #include "fuzz_common.hpp"
 
-#include "regclient/layer_reader.hpp"
+#include "wbclient/layer_reader.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -11,12 +11,12 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string_view input(reinterpret_cast<const char*>(data), size);
-    const regclient::LayerLimits limits{.max_uncompressed_bytes = 1 << 20, .max_entries = 64};
+    const wbclient::LayerLimits limits{.max_uncompressed_bytes = 1 << 20, .max_entries = 64};
     fuzz::expect_documented_errors(input, [&] {
-        const auto listing = regclient::list_layer(input, limits);
+        const auto listing = wbclient::list_layer(input, limits);
         if (listing.uncompressed_size > limits.max_uncompressed_bytes) std::abort();
         if (listing.entries.size() > limits.max_entries) std::abort();
-        for (const auto& entry : listing.entries) (void)regclient::describe(entry);
+        for (const auto& entry : listing.entries) (void)wbclient::describe(entry);
     });
     return 0;
 }

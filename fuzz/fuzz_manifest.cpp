@@ -2,7 +2,7 @@
 // The first line of the input is the Content-Type, the rest the body.
 #include "fuzz_common.hpp"
 
-#include "regclient/manifest.hpp"
+#include "wbclient/manifest.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -18,18 +18,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string_view body =
         newline == std::string_view::npos ? input : input.substr(newline + 1);
     // Messages quote the Content-Type and parts of the body, never the separating newline.
-    // A line break spelled as a JSON escape ("a\\nb") is shown as '?' (regclient::printable),
+    // A line break spelled as a JSON escape ("a\\nb") is shown as '?' (wbclient::printable),
     // so it excuses nothing (regression seed: corpus/manifest/manifest_multiline_message).
     const std::string quotable = std::string(content_type) + std::string(body);
     fuzz::expect_documented_errors(quotable, [&] {
-        const auto manifest = regclient::Manifest::parse(body, content_type);
+        const auto manifest = wbclient::Manifest::parse(body, content_type);
         // What parsed is what the type says it is.
         if (manifest.is_index() ? !manifest.layers.empty() || manifest.config
                                 : !manifest.manifests.empty() || !manifest.config)
             std::abort();
         // Every descriptor serialises and reads back unchanged.
         for (const auto& descriptor : manifest.references()) {
-            const auto back = regclient::descriptor_from_json(regclient::descriptor_to_json(descriptor));
+            const auto back = wbclient::descriptor_from_json(wbclient::descriptor_to_json(descriptor));
             if (back.digest != descriptor.digest || back.size != descriptor.size ||
                 back.media_type != descriptor.media_type)
                 std::abort();

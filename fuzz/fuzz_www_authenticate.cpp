@@ -2,7 +2,7 @@
 // where the client asks for a token and for what, so its header is hostile input.
 #include "fuzz_common.hpp"
 
-#include "regclient/auth.hpp"
+#include "wbclient/auth.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -13,7 +13,7 @@
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string_view input(reinterpret_cast<const char*>(data), size);
     fuzz::expect_documented_errors(input, [&] {
-        for (const auto& challenge : regclient::parse_challenges(input)) {
+        for (const auto& challenge : wbclient::parse_challenges(input)) {
             // A challenge always has a scheme; parameter names are stored lower-cased.
             if (challenge.scheme.empty()) std::abort();
             for (const auto& [name, value] : challenge.parameters)
@@ -22,12 +22,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         }
     });
     fuzz::expect_documented_errors(input, [&] {
-        regclient::Response response;
+        wbclient::Response response;
         response.status = 401;
         response.headers.add("WWW-Authenticate", std::string(input));
         response.headers.add("www-authenticate", "Basic realm=\"registry\"");
         // The second field is always a valid challenge, so there is one unless the first threw.
-        if (regclient::challenges_of(response).empty()) std::abort();
+        if (wbclient::challenges_of(response).empty()) std::abort();
     });
     return 0;
 }

@@ -2,14 +2,14 @@
 
 #include "registry_instance.hpp"
 
-#include "regclient/layer_builder.hpp"
+#include "wbclient/layer_builder.hpp"
 
 #include <unistd.h>
 
 #include <stdexcept>
 
 namespace fs = std::filesystem;
-using namespace regclient;
+using namespace wbclient;
 
 namespace harness {
 namespace {

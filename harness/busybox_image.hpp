@@ -2,7 +2,7 @@
 // busybox-static by our own code.
 #pragma once
 
-#include "regclient/registry_client.hpp"
+#include "wbclient/registry_client.hpp"
 
 #include <filesystem>
 #include <string>
@@ -11,7 +11,7 @@ namespace harness {
 
 /// Builds a runnable busybox image (/bin/busybox plus applet links, Cmd ["sh"], linux/amd64,
 /// Docker schema2) and pushes it as `repository:tag`. Returns the manifest digest.
-regclient::Digest seed_busybox(regclient::RegistryClient& registry,
+wbclient::Digest seed_busybox(wbclient::RegistryClient& registry,
                                const std::string& repository = "library/busybox",
                                const std::string& tag = "latest");
 

@@ -2,8 +2,8 @@
 // cannot shrink, so the blob on the wire is as large as the file in the layer.
 #pragma once
 
-#include "regclient/image_builder.hpp"
-#include "regclient/layer_builder.hpp"
+#include "wbclient/image_builder.hpp"
+#include "wbclient/layer_builder.hpp"
 
 #include <cstdint>
 #include <filesystem>
@@ -40,24 +40,24 @@ inline void write_incompressible_file(const std::filesystem::path& file, std::ui
 /// An OCI image of one layer per entry of `layer_sizes`, each layer one incompressible file
 /// `/data-<n>.bin` of that many bytes. Files are built under `directory`; the same sizes and
 /// seed always give the same digests.
-inline regclient::BuiltImage build_large_image(const std::filesystem::path& directory,
+inline wbclient::BuiltImage build_large_image(const std::filesystem::path& directory,
                                                const std::vector<std::uint64_t>& layer_sizes,
                                                std::uint64_t seed) {
     std::filesystem::create_directories(directory);
-    std::vector<regclient::ImageLayer> layers;
+    std::vector<wbclient::ImageLayer> layers;
     for (std::size_t n = 0; n < layer_sizes.size(); ++n) {
         const auto content = directory / ("data-" + std::to_string(n) + ".bin");
         write_incompressible_file(content, layer_sizes[n], seed * 1000 + n);
-        regclient::LayerBuilder layer;
+        wbclient::LayerBuilder layer;
         layer.add_file_from("data-" + std::to_string(n) + ".bin", content, 0644);
         layers.push_back({layer.write(directory / ("layer-" + std::to_string(n) + ".tar.gz")),
                           "ADD data-" + std::to_string(n) + ".bin /"});
         std::filesystem::remove(content);
     }
-    regclient::ImageSpec spec;
+    wbclient::ImageSpec spec;
     spec.cmd = {"/bin/true"};
     spec.labels["org.opencontainers.image.title"] = "large-image-" + std::to_string(seed);
-    return regclient::assemble_image(spec, std::move(layers));
+    return wbclient::assemble_image(spec, std::move(layers));
 }
 
 }  // namespace harness

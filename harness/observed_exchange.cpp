@@ -1,6 +1,6 @@
 #include "observed_exchange.hpp"
 
-#include "regclient/text.hpp"
+#include "wbclient/text.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -84,7 +84,7 @@ std::chrono::nanoseconds parse_go_duration(const std::string& text) {
 
 std::optional<std::string> ObservedExchange::response_header(std::string_view name) const {
     for (const auto& [field, value] : response_headers)
-        if (regclient::equals_ignoring_case(field, name)) return value;
+        if (wbclient::equals_ignoring_case(field, name)) return value;
     return std::nullopt;
 }
 
@@ -133,7 +133,7 @@ std::vector<ObservedExchange> read_transcript(const std::filesystem::path& file)
         exchange.request_headers = header_list(json.at("request_headers"));
         exchange.response_headers = header_list(json.at("response_headers"));
         for (const auto& [name, value] : exchange.request_headers)
-            if (regclient::equals_ignoring_case(name, "User-Agent")) exchange.user_agent = value;
+            if (wbclient::equals_ignoring_case(name, "User-Agent")) exchange.user_agent = value;
         exchanges.push_back(std::move(exchange));
     }
     return exchanges;

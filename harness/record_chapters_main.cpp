@@ -90,7 +90,7 @@ int main(int argc, char* argv[]) try {
 
     auto upstream = harness::start_registry({.role = "upstream"}, workspace.path());
     auto registry = harness::start_registry({.role = "registry"}, workspace.path());
-    regclient::RegistryClient upstream_client(upstream->host_port());
+    wbclient::RegistryClient upstream_client(upstream->host_port());
     harness::seed_busybox(upstream_client);
     // Chapter 10's registries: Basic, Bearer and HTTPS (the other chapters ignore them).
     const harness::ProtectedRegistries protected_registries =

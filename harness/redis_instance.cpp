@@ -8,7 +8,7 @@
 #include "workbook_paths.hpp"
 #include "workspace.hpp"
 
-#include "regclient/redis_cache.hpp"
+#include "wbclient/redis_cache.hpp"
 
 #include <boost/process.hpp>
 #include <boost/process/extend.hpp>
@@ -35,11 +35,11 @@ bool wait_until_pong(const std::string& host_port, double seconds) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
     while (std::chrono::steady_clock::now() < deadline) {
         try {
-            regclient::RedisConnection redis(regclient::RedisAddress::parse(host_port),
+            wbclient::RedisConnection redis(wbclient::RedisAddress::parse(host_port),
                                              std::chrono::milliseconds(500));
             redis.ping();
             return true;
-        } catch (const regclient::RedisError&) {
+        } catch (const wbclient::RedisError&) {
             // not listening yet
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(20));

@@ -1,6 +1,6 @@
 #include "registry_instance.hpp"
 
-#include "regclient/http.hpp"
+#include "wbclient/http.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -35,11 +35,11 @@ std::unique_ptr<RegistryInstance> start_registry(const RegistrySpec& spec,
 }
 
 bool wait_until_answering(const std::string& url, double seconds) {
-    regclient::HttpClient http;  // no observers: readiness probes stay out of transcripts
+    wbclient::HttpClient http;  // no observers: readiness probes stay out of transcripts
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
     while (std::chrono::steady_clock::now() < deadline) {
         try {
-            regclient::Request probe{.method = "GET", .url = url + "/v2/"};
+            wbclient::Request probe{.method = "GET", .url = url + "/v2/"};
             // Its own user agent, so tests can tell probes from the programs' requests.
             probe.headers.add("User-Agent", harness_user_agent);
             if (http.perform(probe).status != 0) return true;

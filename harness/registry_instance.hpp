@@ -4,7 +4,7 @@
 #include "observed_exchange.hpp"
 #include "program_runner.hpp"
 
-#include "regclient/digest.hpp"
+#include "wbclient/digest.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -41,7 +41,7 @@ public:
     /// The filesystem driver's root directory on this machine.
     virtual std::filesystem::path storage_root() const = 0;
     /// Where the registry keeps a blob's bytes: docker/registry/v2/blobs/sha256/<2>/<hex>/data.
-    std::filesystem::path blob_data(const regclient::Digest& digest) const {
+    std::filesystem::path blob_data(const wbclient::Digest& digest) const {
         const std::string hex(digest.hex());
         return storage_root() / "docker/registry/v2/blobs/sha256" / hex.substr(0, 2) / hex / "data";
     }

@@ -56,7 +56,7 @@ int main(int argc, char* argv[]) try {
         state, engine);
     auto registry = harness::start_registry(
         {.role = "registry", .port = registry_port, .compose_project = "registry-workbook"}, state, engine);
-    regclient::RegistryClient upstream_client(upstream->host_port());
+    wbclient::RegistryClient upstream_client(upstream->host_port());
     // Seeding is idempotent: the same files always give the same digests.
     harness::seed_busybox(upstream_client);
     std::ofstream(state / "registry-up.pid") << ::getpid() << "\n";

@@ -1,6 +1,6 @@
 #include "scripted_server.hpp"
 
-#include "regclient/text.hpp"
+#include "wbclient/text.hpp"
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -22,7 +22,7 @@ namespace harness {
 
 std::string ScriptedRequest::header(std::string_view name) const {
     for (const auto& [field, value] : headers)
-        if (regclient::equals_ignoring_case(field, name)) return value;
+        if (wbclient::equals_ignoring_case(field, name)) return value;
     return "";
 }
 

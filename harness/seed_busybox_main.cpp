@@ -9,7 +9,7 @@ int main(int argc, char* argv[]) try {
         std::cerr << "usage: seed_busybox <registry> [repository [tag]]   e.g. localhost:5001\n";
         return EXIT_FAILURE;
     }
-    regclient::RegistryClient registry(argv[1]);
+    wbclient::RegistryClient registry(argv[1]);
     const auto digest = harness::seed_busybox(registry, argc > 2 ? argv[2] : "library/busybox",
                                               argc > 3 ? argv[3] : "latest");
     std::cout << digest.str() << "\n";

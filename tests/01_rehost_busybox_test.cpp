@@ -7,7 +7,7 @@
 #include "registry_instance.hpp"
 #include "scripted_server.hpp"
 
-#include "regclient/oci_layout.hpp"
+#include "wbclient/oci_layout.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -23,8 +23,8 @@ namespace {
 struct Registries {
     std::unique_ptr<RegistryInstance> upstream;
     std::unique_ptr<RegistryInstance> local;
-    regclient::Digest busybox;
-    std::vector<regclient::Descriptor> blobs;  // config, then the layer
+    wbclient::Digest busybox;
+    std::vector<wbclient::Descriptor> blobs;  // config, then the layer
 
     std::string source() const { return upstream->host_port() + "/library/busybox:latest"; }
     std::string destination() const { return local->host_port() + "/my-busybox:latest"; }
@@ -33,8 +33,8 @@ struct Registries {
 Registries start_registries(const Workspace& workspace) {
     auto upstream = start_registry({.role = "upstream"}, workspace.path());
     auto local = start_registry({.role = "registry"}, workspace.path());
-    regclient::RegistryClient seeder(upstream->host_port());
-    const regclient::Digest busybox = seed_busybox(seeder);
+    wbclient::RegistryClient seeder(upstream->host_port());
+    const wbclient::Digest busybox = seed_busybox(seeder);
     const auto manifest = seeder.get_manifest("library/busybox", "latest");
     return {std::move(upstream), std::move(local), busybox, manifest.parsed.references()};
 }
@@ -135,7 +135,7 @@ TEST_CASE("chapter 01: re-host busybox, clear the cache, pull it back", "[chapte
 
     SECTION("the layout: every blob on disk verifies and index.json names the manifest") {
         const fs::path layout = workspace.path() / "my-busybox.oci";
-        CHECK(regclient::verify_oci_layout(layout) == 3);
+        CHECK(wbclient::verify_oci_layout(layout) == 3);
         std::ifstream index(layout / "index.json");
         const auto json = nlohmann::json::parse(index);
         CHECK(json["manifests"][0]["digest"] == registries.busybox.str());

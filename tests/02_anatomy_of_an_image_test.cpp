@@ -9,8 +9,8 @@
 #include "registry_instance.hpp"
 #include "scripted_server.hpp"
 
-#include "regclient/layer_builder.hpp"
-#include "regclient/layer_reader.hpp"
+#include "wbclient/layer_builder.hpp"
+#include "wbclient/layer_reader.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -22,7 +22,7 @@
 
 using namespace harness;
 namespace fs = std::filesystem;
-namespace media_type = regclient::media_type;
+namespace media_type = wbclient::media_type;
 
 using namespace test_support;
 
@@ -32,15 +32,15 @@ const std::string program = "02_anatomy_of_an_image";
 
 struct SeededRegistry {
     std::unique_ptr<RegistryInstance> registry;
-    regclient::FetchedManifest manifest;  // my-busybox:latest as pushed
+    wbclient::FetchedManifest manifest;  // my-busybox:latest as pushed
     nlohmann::json config;
-    const regclient::Descriptor& layer() const { return manifest.parsed.layers.at(0); }
-    const regclient::Descriptor& config_blob() const { return *manifest.parsed.config; }
+    const wbclient::Descriptor& layer() const { return manifest.parsed.layers.at(0); }
+    const wbclient::Descriptor& config_blob() const { return *manifest.parsed.config; }
 };
 
 SeededRegistry seeded_registry(const Workspace& workspace) {
     auto registry = start_registry({.role = "registry"}, workspace.path());
-    regclient::RegistryClient client(registry->host_port());
+    wbclient::RegistryClient client(registry->host_port());
     seed_busybox(client, "my-busybox", "latest");
     auto manifest = client.get_manifest("my-busybox", "latest");
     std::string config;
@@ -74,8 +74,8 @@ std::string base64url_decode(std::string text) {
 
 // What a layer built by LayerBuilder looks like in memory.
 // Pushes an image whose one layer is `layer`, with a config naming its diff_id.
-void push_image(regclient::RegistryClient& client, const std::string& repository, const std::string& tag,
-                const regclient::BuiltLayer& layer) {
+void push_image(wbclient::RegistryClient& client, const std::string& repository, const std::string& tag,
+                const wbclient::BuiltLayer& layer) {
     client.http().set_user_agent(harness_user_agent);
     client.push_blob(repository, layer.blob, layer.file);
     const nlohmann::json config = {{"architecture", "amd64"}, {"os", "linux"},
@@ -84,10 +84,10 @@ void push_image(regclient::RegistryClient& client, const std::string& repository
     client.push_blob(repository, config_bytes);
     const nlohmann::json manifest = {
         {"schemaVersion", 2}, {"mediaType", media_type::docker_manifest},
-        {"config", regclient::descriptor_to_json({.media_type = std::string(media_type::docker_config),
-                                                  .digest = regclient::digest_of(config_bytes),
+        {"config", wbclient::descriptor_to_json({.media_type = std::string(media_type::docker_config),
+                                                  .digest = wbclient::digest_of(config_bytes),
                                                   .size = config_bytes.size()})},
-        {"layers", {regclient::descriptor_to_json(layer.blob)}}};
+        {"layers", {wbclient::descriptor_to_json(layer.blob)}}};
     client.put_manifest(repository, tag, media_type::docker_manifest, manifest.dump());
 }
 
@@ -194,20 +194,20 @@ TEST_CASE("chapter 02: the anatomy of my-busybox, and how the registry negotiate
 
         // The digest covers the JSON without its signatures: the first formatLength bytes plus
         // formatTail, as the signature's protected header says. Fetch it again to check.
-        regclient::HttpClient http;
+        wbclient::HttpClient http;
         http.set_user_agent(harness_user_agent);
-        regclient::Request request{.url = seeded.registry->url() + "/v2/my-busybox/manifests/latest"};
+        wbclient::Request request{.url = seeded.registry->url() + "/v2/my-busybox/manifests/latest"};
         request.headers.add("Accept", "*/*");
         const auto again = http.perform(request);
         REQUIRE(again.status == 200);
         CHECK(again.headers.get("Docker-Content-Digest") == schema1_digest);
-        CHECK(regclient::digest_of(again.body).str() != *schema1_digest);
+        CHECK(wbclient::digest_of(again.body).str() != *schema1_digest);
         const auto signed_json = nlohmann::json::parse(again.body);
         const auto protected_header =
             nlohmann::json::parse(base64url_decode(signed_json["signatures"][0]["protected"]));
         const std::string payload = again.body.substr(0, protected_header["formatLength"].get<std::size_t>()) +
                                     base64url_decode(protected_header["formatTail"]);
-        CHECK(regclient::digest_of(payload).str() == *schema1_digest);
+        CHECK(wbclient::digest_of(payload).str() == *schema1_digest);
     }
 
     SECTION("manifest list: only the schema2 type in Accept gets the linux/amd64 child") {
@@ -234,14 +234,14 @@ TEST_CASE("chapter 02: the anatomy of my-busybox, and how the registry negotiate
         CHECK(log[5].bytes_received == 2);   // 206
         CHECK(log[6].bytes_received == seeded.layer().size);
         CHECK(log[9].error_code == "manifest unknown");
-        for (const auto& e : log) CHECK(e.user_agent == regclient::HttpClient::default_user_agent);
+        for (const auto& e : log) CHECK(e.user_agent == wbclient::HttpClient::default_user_agent);
     }
 }
 
 TEST_CASE("chapter 02: the layer reader lists entries, checks the diff_id and respects its limits", "[chapter02]") {
     Workspace workspace("chapter02-layers");
 
-    regclient::LayerBuilder builder;
+    wbclient::LayerBuilder builder;
     builder.add_directory("etc");
     builder.add_file("etc/motd", "hello\n", 0644);
     builder.add_symlink("etc/greeting", "motd");
@@ -250,58 +250,58 @@ TEST_CASE("chapter 02: the layer reader lists entries, checks the diff_id and re
     const std::string small = harness::read_whole_file(built.file);
 
     SECTION("entries, in tar order, with type, size, mode and link target; the tar's sha256 is the diff_id") {
-        const auto listing = regclient::list_layer(small);
+        const auto listing = wbclient::list_layer(small);
         REQUIRE(listing.entries.size() == 4);
         CHECK(listing.diff_id == built.diff_id);
         CHECK(listing.uncompressed_size % 512 == 0);
         const auto& motd = listing.entries[2];
         CHECK(motd.path == "etc/motd");
-        CHECK(motd.type == regclient::LayerEntry::Type::file);
+        CHECK(motd.type == wbclient::LayerEntry::Type::file);
         CHECK(motd.size == 6);
         CHECK(motd.mode == 0644);
         const auto& link = listing.entries[1];
-        CHECK(link.type == regclient::LayerEntry::Type::symlink);
+        CHECK(link.type == wbclient::LayerEntry::Type::symlink);
         CHECK(link.link_target == "motd");
-        CHECK(regclient::describe(link) == "lrwxrwxrwx          0 etc/greeting -> motd");
-        CHECK(regclient::describe(listing.entries[3]) == "-rwsr-xr-x          1 etc/setuid");
-        CHECK(regclient::describe(listing.entries[0]) == "drwxr-xr-x          0 etc/");
+        CHECK(wbclient::describe(link) == "lrwxrwxrwx          0 etc/greeting -> motd");
+        CHECK(wbclient::describe(listing.entries[3]) == "-rwsr-xr-x          1 etc/setuid");
+        CHECK(wbclient::describe(listing.entries[0]) == "drwxr-xr-x          0 etc/");
     }
 
     SECTION("a gzip bomb stops at the limit, long before its compressed bytes are all read") {
         const fs::path zeros = workspace.path() / "zeros";
         std::ofstream(zeros).close();
         fs::resize_file(zeros, std::uint64_t{256} << 20);  // sparse: 256 MiB of zeros
-        regclient::LayerBuilder bomb_builder;
+        wbclient::LayerBuilder bomb_builder;
         bomb_builder.add_file_from("zeros", zeros, 0644);
         const std::string bomb = harness::read_whole_file(bomb_builder.write(workspace.path() / "bomb.tar.gz").file);
         REQUIRE(bomb.size() < (std::size_t{1} << 20));
 
         // Hand out 4 KiB at a time, so how far the reader got is visible.
         std::size_t offset = 0;
-        const regclient::BodySource source = [&](char* buffer, std::size_t capacity) {
+        const wbclient::BodySource source = [&](char* buffer, std::size_t capacity) {
             const std::size_t n = std::min({capacity, std::size_t{4096}, bomb.size() - offset});
             std::copy_n(bomb.data() + offset, n, buffer);
             offset += n;
             return n;
         };
-        CHECK_THROWS_WITH(regclient::list_layer(source, {.max_uncompressed_bytes = 4 << 20}),
+        CHECK_THROWS_WITH(wbclient::list_layer(source, {.max_uncompressed_bytes = 4 << 20}),
                           "layer expands beyond the limit of 4194304 uncompressed bytes; refusing to read further");
         CHECK(offset < bomb.size() / 4);
         // With room enough, the same bytes list fine.
-        CHECK(regclient::list_layer(bomb, {.max_uncompressed_bytes = 300 << 20}).entries.size() == 1);
+        CHECK(wbclient::list_layer(bomb, {.max_uncompressed_bytes = 300 << 20}).entries.size() == 1);
     }
 
     SECTION("too many entries, data that is not gzip, and a truncated layer are refused in one line") {
-        regclient::LayerBuilder many;
+        wbclient::LayerBuilder many;
         for (int i = 0; i < 20; ++i) many.add_symlink("link" + std::to_string(i), "target");
         const std::string crowded = harness::read_whole_file(many.write(workspace.path() / "many.tar.gz").file);
-        CHECK_THROWS_WITH(regclient::list_layer(crowded, {.max_entries = 10}),
+        CHECK_THROWS_WITH(wbclient::list_layer(crowded, {.max_entries = 10}),
                           "layer has more than 10 entries; refusing to read further");
-        CHECK_THROWS_WITH(regclient::list_layer(std::string_view("plain text, not gzip")),
+        CHECK_THROWS_WITH(wbclient::list_layer(std::string_view("plain text, not gzip")),
                           "layer is not gzip-compressed");
-        CHECK_THROWS_WITH(regclient::list_layer(std::string_view()), Catch::Contains("layer"));
+        CHECK_THROWS_WITH(wbclient::list_layer(std::string_view()), Catch::Contains("layer"));
         try {
-            regclient::list_layer(std::string_view(small).substr(0, small.size() / 2));
+            wbclient::list_layer(std::string_view(small).substr(0, small.size() / 2));
             FAIL("a truncated layer was listed");
         } catch (const std::runtime_error& error) {
             const std::string message = error.what();
@@ -319,12 +319,12 @@ TEST_CASE("chapter 02: a gzip bomb in the registry gets a one-line error, not al
     const fs::path zeros = workspace.path() / "zeros";
     std::ofstream(zeros).close();
     fs::resize_file(zeros, (std::uint64_t{1} << 30) + (std::uint64_t{64} << 20));  // sparse
-    regclient::LayerBuilder builder;
+    wbclient::LayerBuilder builder;
     builder.add_file_from("zeros", zeros, 0644);
     const auto layer = builder.write(workspace.path() / "bomb.tar.gz", media_type::docker_layer_gzip);
     fs::remove(zeros);
     auto registry = start_registry({.role = "registry"}, workspace.path());
-    regclient::RegistryClient client(registry->host_port());
+    wbclient::RegistryClient client(registry->host_port());
     push_image(client, "bomb", "latest", layer);
 
     const ChapterRun run = run_chapter(program, {registry->host_port() + "/bomb:latest"}, workspace);

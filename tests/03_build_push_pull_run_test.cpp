@@ -8,11 +8,11 @@
 #include "registry_instance.hpp"
 #include "scripted_server.hpp"
 
-#include "regclient/digest.hpp"
-#include "regclient/image_builder.hpp"
-#include "regclient/layer_extractor.hpp"
-#include "regclient/manifest.hpp"
-#include "regclient/oci_layout.hpp"
+#include "wbclient/digest.hpp"
+#include "wbclient/image_builder.hpp"
+#include "wbclient/layer_extractor.hpp"
+#include "wbclient/manifest.hpp"
+#include "wbclient/oci_layout.hpp"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -81,11 +81,11 @@ TEST_CASE("chapter 03: build from scratch, push, pull back, verify, unpack, run"
     const fs::path work = workspace.path() / "hello-workbook";
     const std::string manifest_bytes = read_existing_file(work / "manifest.json");
     const std::string config_bytes = read_existing_file(work / "config.json");
-    const auto manifest = regclient::Manifest::parse(manifest_bytes, "");
+    const auto manifest = wbclient::Manifest::parse(manifest_bytes, "");
     const auto config = nlohmann::json::parse(config_bytes);
-    const regclient::Digest manifest_digest = regclient::digest_of(manifest_bytes);
+    const wbclient::Digest manifest_digest = wbclient::digest_of(manifest_bytes);
     REQUIRE(manifest.layers.size() == 1);
-    const regclient::Descriptor layer = manifest.layers.front();
+    const wbclient::Descriptor layer = manifest.layers.front();
     const ReadLayer tar = read_layer(work / "layer.tar.gz");
     INFO("client saw:\n" << summarize(run.transcript));
 
@@ -120,7 +120,7 @@ TEST_CASE("chapter 03: build from scratch, push, pull back, verify, unpack, run"
         CHECK(tar_bytes.find(workspace.path().string()) == std::string::npos);
         CHECK(tar_bytes.find("/work/") == std::string::npos);
         // The blob digest is of the gzip bytes, the diff_id of the tar inside.
-        CHECK(layer.digest == regclient::digest_of_file(work / "layer.tar.gz"));
+        CHECK(layer.digest == wbclient::digest_of_file(work / "layer.tar.gz"));
         CHECK(layer.size == fs::file_size(work / "layer.tar.gz"));
         CHECK(layer.digest != tar.diff_id);
         CHECK_THAT(run.result.out, Catch::Contains("digest " + layer.digest.str()) &&
@@ -128,16 +128,16 @@ TEST_CASE("chapter 03: build from scratch, push, pull back, verify, unpack, run"
     }
 
     SECTION("the config and the OCI manifest say what the chapter promises") {
-        CHECK(manifest.media_type == regclient::media_type::oci_manifest);
-        CHECK(layer.media_type == regclient::media_type::oci_layer_gzip);
-        CHECK(manifest.config->media_type == regclient::media_type::oci_config);
-        CHECK(manifest.config->digest == regclient::digest_of(config_bytes));
+        CHECK(manifest.media_type == wbclient::media_type::oci_manifest);
+        CHECK(layer.media_type == wbclient::media_type::oci_layer_gzip);
+        CHECK(manifest.config->media_type == wbclient::media_type::oci_config);
+        CHECK(manifest.config->digest == wbclient::digest_of(config_bytes));
         CHECK(manifest.config->size == config_bytes.size());
         CHECK(config["rootfs"] == nlohmann::json{{"type", "layers"}, {"diff_ids", {tar.diff_id.str()}}});
         CHECK(config["history"].size() == 1);
         CHECK(config["history"][0]["created"] == "1970-01-01T00:00:00Z");
         CHECK(config["os"] == "linux");
-        CHECK(config["architecture"] == std::string(regclient::host_architecture()));
+        CHECK(config["architecture"] == std::string(wbclient::host_architecture()));
         CHECK(config["config"]["Cmd"] == nlohmann::json{"/hello"});
         CHECK(config["config"]["Env"][0].get<std::string>().starts_with("PATH="));
         CHECK(config["config"]["Labels"] ==
@@ -168,13 +168,13 @@ TEST_CASE("chapter 03: build from scratch, push, pull back, verify, unpack, run"
         CHECK(run.transcript[manifest_put].status == 201);
         CHECK(run.transcript[manifest_put].bytes_sent == manifest_bytes.size());
         CHECK(request_header(run.transcript[manifest_put], "Content-Type") ==
-              std::string(regclient::media_type::oci_manifest));
+              std::string(wbclient::media_type::oci_manifest));
         CHECK(run.transcript[manifest_put].response_header("Docker-Content-Digest") == manifest_digest.str());
 
         const auto manifest_get = index_of(run.transcript, "GET", "/v2/hello-workbook/manifests/latest", manifest_put);
         CHECK(run.transcript[manifest_get].status == 200);
         CHECK(run.transcript[manifest_get].response_header("Content-Type") ==
-              std::string(regclient::media_type::oci_manifest));
+              std::string(wbclient::media_type::oci_manifest));
         CHECK(run.transcript[manifest_get].bytes_received == manifest_bytes.size());
         for (const auto& blob : {*manifest.config, layer}) {
             const auto get = index_of(run.transcript, "GET", "/v2/hello-workbook/blobs/" + blob.digest.str(), manifest_get);
@@ -191,9 +191,9 @@ TEST_CASE("chapter 03: build from scratch, push, pull back, verify, unpack, run"
         for (const auto& e : select(log, "PUT", "/v2/hello-workbook/blobs/uploads/")) CHECK(e.status == 201);
         const auto manifest_put = index_of(log, "PUT", "/v2/hello-workbook/manifests/latest");
         CHECK(log[manifest_put].status == 201);
-        CHECK(regclient::same_contents(registry->blob_data(layer.digest), work / "layer.tar.gz"));
-        CHECK(regclient::same_contents(registry->blob_data(manifest.config->digest), work / "config.json"));
-        CHECK(regclient::same_contents(registry->blob_data(manifest_digest), work / "manifest.json"));
+        CHECK(wbclient::same_contents(registry->blob_data(layer.digest), work / "layer.tar.gz"));
+        CHECK(wbclient::same_contents(registry->blob_data(manifest.config->digest), work / "config.json"));
+        CHECK(wbclient::same_contents(registry->blob_data(manifest_digest), work / "manifest.json"));
         const fs::path tag_link = registry->storage_root() /
                                   "docker/registry/v2/repositories/hello-workbook/_manifests/tags/latest/current/link";
         CHECK(read_existing_file(tag_link) == manifest_digest.str());
@@ -201,16 +201,16 @@ TEST_CASE("chapter 03: build from scratch, push, pull back, verify, unpack, run"
 
     SECTION("the pulled layout verifies, and the unpacked files are the built ones, byte for byte") {
         const fs::path layout = work / "pulled.oci";
-        CHECK(regclient::verify_oci_layout(layout) == 3);
+        CHECK(wbclient::verify_oci_layout(layout) == 3);
         const auto index = nlohmann::json::parse(read_existing_file(layout / "index.json"));
         CHECK(index["manifests"][0]["digest"] == manifest_digest.str());
         CHECK(index["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"] == "latest");
-        CHECK(regclient::same_contents(layout / "blobs/sha256" / std::string(layer.digest.hex()),
+        CHECK(wbclient::same_contents(layout / "blobs/sha256" / std::string(layer.digest.hex()),
                                        work / "layer.tar.gz"));
         const fs::path rootfs = work / "rootfs";
-        CHECK(regclient::same_contents(rootfs / "hello", chapter_program("hello")));
-        CHECK(regclient::same_contents(rootfs / "etc/greeting.txt", workspace.path() / "extra/etc/greeting.txt"));
-        CHECK(regclient::same_contents(rootfs / "README", workspace.path() / "extra/README"));
+        CHECK(wbclient::same_contents(rootfs / "hello", chapter_program("hello")));
+        CHECK(wbclient::same_contents(rootfs / "etc/greeting.txt", workspace.path() / "extra/etc/greeting.txt"));
+        CHECK(wbclient::same_contents(rootfs / "README", workspace.path() / "extra/README"));
         CHECK(fs::read_symlink(rootfs / "etc/motd") == "greeting.txt");
         CHECK((fs::status(rootfs / "hello").permissions() & fs::perms::mask) == fs::perms(0755));
         CHECK(fs::last_write_time(rootfs / "hello") == fs::file_time_type::clock::from_sys(std::chrono::system_clock::from_time_t(0)));
@@ -228,7 +228,7 @@ TEST_CASE("chapter 03: build from scratch, push, pull back, verify, unpack, run"
         CHECK(json["Labels"]["workbook.chapter"] == "03");
         CHECK(json["Labels"]["org.opencontainers.image.title"] == "hello-workbook");
         CHECK(json["Os"] == "linux");
-        CHECK(json["Architecture"] == std::string(regclient::host_architecture()));
+        CHECK(json["Architecture"] == std::string(wbclient::host_architecture()));
         CHECK(json["Layers"] == nlohmann::json{layer.digest.str()});
         CHECK(json["Created"] == "1970-01-01T00:00:00Z");
     }
@@ -251,7 +251,7 @@ TEST_CASE("chapter 03: building twice gives the same bytes; --docker changes onl
     run_with({oci_image, "first"});
     const ChapterRun second = run_with({oci_image, "second"});
     for (const char* file : {"layer.tar.gz", "config.json", "manifest.json"})
-        CHECK(regclient::same_contents(workspace.path() / "first" / file, workspace.path() / "second" / file));
+        CHECK(wbclient::same_contents(workspace.path() / "first" / file, workspace.path() / "second" / file));
     // The registry already had both blobs: the second push only asked.
     INFO(summarize(second.transcript));
     CHECK(select(second.transcript, "POST").empty());
@@ -262,24 +262,24 @@ TEST_CASE("chapter 03: building twice gives the same bytes; --docker changes onl
     CHECK(select(second.transcript, "PUT", "/v2/hello-workbook/manifests/latest").front().status == 201);
 
     const ChapterRun docker_run = run_with({"--docker", docker_image, "schema2"});
-    CHECK(regclient::same_contents(workspace.path() / "first/layer.tar.gz", workspace.path() / "schema2/layer.tar.gz"));
-    CHECK(regclient::same_contents(workspace.path() / "first/config.json", workspace.path() / "schema2/config.json"));
-    const auto oci = regclient::Manifest::parse(read_existing_file(workspace.path() / "first/manifest.json"), "");
+    CHECK(wbclient::same_contents(workspace.path() / "first/layer.tar.gz", workspace.path() / "schema2/layer.tar.gz"));
+    CHECK(wbclient::same_contents(workspace.path() / "first/config.json", workspace.path() / "schema2/config.json"));
+    const auto oci = wbclient::Manifest::parse(read_existing_file(workspace.path() / "first/manifest.json"), "");
     const std::string docker_bytes = read_existing_file(workspace.path() / "schema2/manifest.json");
-    const auto schema2 = regclient::Manifest::parse(docker_bytes, "");
-    CHECK(schema2.media_type == regclient::media_type::docker_manifest);
-    CHECK(schema2.config->media_type == regclient::media_type::docker_config);
-    CHECK(schema2.layers.front().media_type == regclient::media_type::docker_layer_gzip);
+    const auto schema2 = wbclient::Manifest::parse(docker_bytes, "");
+    CHECK(schema2.media_type == wbclient::media_type::docker_manifest);
+    CHECK(schema2.config->media_type == wbclient::media_type::docker_config);
+    CHECK(schema2.layers.front().media_type == wbclient::media_type::docker_layer_gzip);
     CHECK(schema2.layers.front().digest == oci.layers.front().digest);
     CHECK(schema2.config->digest == oci.config->digest);
-    CHECK(regclient::digest_of(docker_bytes) != regclient::digest_of(read_existing_file(workspace.path() / "first/manifest.json")));
+    CHECK(wbclient::digest_of(docker_bytes) != wbclient::digest_of(read_existing_file(workspace.path() / "first/manifest.json")));
     const auto put = select(docker_run.transcript, "PUT", "/v2/hello-workbook/manifests/schema2");
     REQUIRE(put.size() == 1);
-    CHECK(request_header(put.front(), "Content-Type") == std::string(regclient::media_type::docker_manifest));
+    CHECK(request_header(put.front(), "Content-Type") == std::string(wbclient::media_type::docker_manifest));
     const auto get = select(docker_run.transcript, "GET", "/v2/hello-workbook/manifests/schema2");
     REQUIRE(get.size() == 1);
-    CHECK(get.front().response_header("Content-Type") == std::string(regclient::media_type::docker_manifest));
-    CHECK(get.front().response_header("Docker-Content-Digest") == regclient::digest_of(docker_bytes).str());
+    CHECK(get.front().response_header("Content-Type") == std::string(wbclient::media_type::docker_manifest));
+    CHECK(get.front().response_header("Docker-Content-Digest") == wbclient::digest_of(docker_bytes).str());
 
     {
         // skopeo reads the schema2 image too, with the same layer and labels.
@@ -287,7 +287,7 @@ TEST_CASE("chapter 03: building twice gives the same bytes; --docker changes onl
         INFO(inspected.out << inspected.err);
         REQUIRE(inspected.exit_code == 0);
         const auto json = nlohmann::json::parse(inspected.out);
-        CHECK(json["Digest"] == regclient::digest_of(docker_bytes).str());
+        CHECK(json["Digest"] == wbclient::digest_of(docker_bytes).str());
         CHECK(json["Labels"]["workbook.chapter"] == "03");
         CHECK(json["Layers"] == nlohmann::json{oci.layers.front().digest.str()});
     }
@@ -319,13 +319,13 @@ TEST_CASE("chapter 03: building twice gives the same bytes; --docker changes onl
         for (const char* folder : {"first", "schema2"}) {
             const std::string tag = folder == std::string("first") ? "latest" : "schema2";
             const std::string bytes = read_existing_file(workspace.path() / folder / "manifest.json");
-            const auto built = regclient::Manifest::parse(bytes, "");
+            const auto built = wbclient::Manifest::parse(bytes, "");
             const std::string image = "localhost:" + port + "/hello-workbook:" + tag;
             cleanup.images.push_back(image);
             const RunResult pulled = docker({"pull", image});
             INFO(pulled.out << pulled.err);
             REQUIRE(pulled.exit_code == 0);
-            CHECK_THAT(pulled.out, Catch::Contains("Digest: " + regclient::digest_of(bytes).str()));
+            CHECK_THAT(pulled.out, Catch::Contains("Digest: " + wbclient::digest_of(bytes).str()));
             // Docker's image ID is the config's digest: the same image in both formats.
             CHECK(docker({"image", "inspect", "--format", "{{.Id}}", image}).out ==
                   built.config->digest.str() + "\n");
@@ -342,9 +342,9 @@ TEST_CASE("chapter 03: building twice gives the same bytes; --docker changes onl
             if (e.user_agent.starts_with("docker/"))
                 by_docker.push_back(e.method + " " + e.uri + " " + std::to_string(e.status));
         const auto digest_in = [&](const std::string& folder) {
-            return regclient::digest_of(read_existing_file(workspace.path() / folder / "manifest.json")).str();
+            return wbclient::digest_of(read_existing_file(workspace.path() / folder / "manifest.json")).str();
         };
-        const auto oci = regclient::Manifest::parse(read_existing_file(workspace.path() / "first/manifest.json"), "");
+        const auto oci = wbclient::Manifest::parse(read_existing_file(workspace.path() / "first/manifest.json"), "");
         std::vector<std::string> expected{
             "GET /v2/ 200", "HEAD /v2/hello-workbook/manifests/latest 200",
             "GET /v2/hello-workbook/manifests/" + digest_in("first") + " 200",
@@ -510,7 +510,7 @@ TEST_CASE("chapter 03: a corrupted blob in the registry fails the pull and keeps
     REQUIRE(run_chapter(program, args, workspace).result.exit_code == 0);
     const fs::path work = workspace.path() / "hello-workbook";
     const std::string manifest_before = read_existing_file(work / "manifest.json");
-    const auto layer = regclient::Manifest::parse(manifest_before, "").layers.front();
+    const auto layer = wbclient::Manifest::parse(manifest_before, "").layers.front();
 
     // Flip one byte of the layer in the registry's storage: it still claims the old digest.
     flip_byte(registry->blob_data(layer.digest), 1000);
@@ -525,7 +525,7 @@ TEST_CASE("chapter 03: a corrupted blob in the registry fails the pull and keeps
     CHECK(select(run.transcript, "HEAD", "/v2/hello-workbook/blobs/" + layer.digest.str()).front().status == 200);
     // The previous run's folder is untouched, and no temporary folder is left.
     CHECK(read_existing_file(work / "manifest.json") == manifest_before);
-    CHECK(regclient::same_contents(work / "rootfs/hello", chapter_program("hello")));
+    CHECK(wbclient::same_contents(work / "rootfs/hello", chapter_program("hello")));
     CHECK_FALSE(has_partial_leftovers(workspace.path()));
 }
 
@@ -580,7 +580,7 @@ TEST_CASE("chapter 03: the extractor refuses every way out of its folder, and wr
         std::string name;
         std::vector<RawEntry> entries;
         std::string expected;
-        regclient::ExtractionLimits limits = {};
+        wbclient::ExtractionLimits limits = {};
     };
     const RawEntry file_a{.path = "a", .content = "aaa"};
     const std::vector<Case> cases = {
@@ -612,7 +612,7 @@ TEST_CASE("chapter 03: the extractor refuses every way out of its folder, and wr
         write_layer(layer, c.entries);
         std::string error;
         try {
-            regclient::extract_layer(layer, base / "sub" / "rootfs", c.limits);
+            wbclient::extract_layer(layer, base / "sub" / "rootfs", c.limits);
         } catch (const std::exception& e) {
             error = e.what();
         }
@@ -626,7 +626,7 @@ TEST_CASE("chapter 03: the extractor refuses every way out of its folder, and wr
 
     SECTION("not a layer at all") {
         std::ofstream(layer, std::ios::trunc) << "this is not gzip, nor a tar\n";
-        CHECK_THROWS_WITH(regclient::extract_layer(layer, base / "sub" / "rootfs"),
+        CHECK_THROWS_WITH(wbclient::extract_layer(layer, base / "sub" / "rootfs"),
                           Catch::StartsWith("layer layer.tar.gz: "));
         CHECK(fs::is_empty(base / "sub"));
     }
@@ -635,7 +635,7 @@ TEST_CASE("chapter 03: the extractor refuses every way out of its folder, and wr
                             {.path = "etc/b", .hardlink = "etc/a"},
                             {.path = "etc/c", .type = AE_IFLNK, .symlink = "../etc/./a"},
                             {.path = "etc/c", .content = "replaces the symlink"}});
-        const auto extracted = regclient::extract_layer(layer, base / "sub" / "rootfs");
+        const auto extracted = wbclient::extract_layer(layer, base / "sub" / "rootfs");
         CHECK(extracted.entries == 5);
         const fs::path rootfs = base / "sub" / "rootfs";
         CHECK(read_existing_file(rootfs / "etc/b") == "aaa");
@@ -644,6 +644,6 @@ TEST_CASE("chapter 03: the extractor refuses every way out of its folder, and wr
         CHECK(read_existing_file(rootfs / "etc/c") == "replaces the symlink");
         CHECK(read_existing_file(rootfs / "etc/a") == "aaa");
         CHECK(contents_of(base / "sub") == std::set<std::string>{"rootfs"});
-        CHECK_THROWS_WITH(regclient::extract_layer(layer, rootfs), Catch::Contains("already exists"));
+        CHECK_THROWS_WITH(wbclient::extract_layer(layer, rootfs), Catch::Contains("already exists"));
     }
 }

@@ -7,7 +7,7 @@
 #include "registry_instance.hpp"
 #include "scripted_server.hpp"
 
-#include "regclient/catalog.hpp"
+#include "wbclient/catalog.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -85,8 +85,8 @@ TEST_CASE("chapter 04: list every image, page by page, then provoke every error"
     auto local = start_registry({.role = "registry"}, workspace.path());
 
     // What the book's earlier chapters may have left, plus a repository with a blob only.
-    regclient::RegistryClient seeder(local->host_port());
-    const regclient::Digest busybox = seed_busybox(seeder, "my-busybox", "latest");
+    wbclient::RegistryClient seeder(local->host_port());
+    const wbclient::Digest busybox = seed_busybox(seeder, "my-busybox", "latest");
     REQUIRE(seed_busybox(seeder, "my-busybox", "oci") == busybox);
     REQUIRE(seed_busybox(seeder, "hello-workbook", "latest") == busybox);
     REQUIRE(seed_busybox(seeder, "library/busybox", "1.36") == busybox);
@@ -151,7 +151,7 @@ TEST_CASE("chapter 04: list every image, page by page, then provoke every error"
             {"tour/alpha", "stable"},     {"tour/alpha", "v1"},        {"tour/alpha", "v10"},
             {"tour/alpha", "v2"},         {"tour/beta", "latest"},     {"tour/gamma", "latest"}};
         CHECK(keys == expected);
-        const regclient::Digest tour = seeder.get_manifest("tour/alpha", "latest").digest;
+        const wbclient::Digest tour = seeder.get_manifest("tour/alpha", "latest").digest;
         for (const auto& [key, row] : rows) {
             INFO(key.first << ":" << key.second);
             if (key.first.starts_with("tour/")) {
@@ -177,12 +177,12 @@ TEST_CASE("chapter 04: list every image, page by page, then provoke every error"
     }
 
     SECTION("tags/list: unsorted and unpaged in 2.8.2; the program shows them as sent") {
-        const std::vector<std::string> as_sent = regclient::list_tags(seeder, "tour/alpha");
+        const std::vector<std::string> as_sent = wbclient::list_tags(seeder, "tour/alpha");
         CHECK(printed_tags(run.result.out, "tour/alpha") == joined(as_sent));
         CHECK(as_sent.size() == 6);
         CHECK_FALSE(std::is_sorted(as_sent.begin(), as_sent.end()));
         // n and last are ignored: asking for one tag after "latest" still gives all six.
-        const regclient::Request paged{.url = seeder.url("tour/alpha", "tags/list?n=1&last=latest")};
+        const wbclient::Request paged{.url = seeder.url("tour/alpha", "tags/list?n=1&last=latest")};
         const auto body = nlohmann::json::parse(seeder.http().perform(paged).body);
         CHECK(body["tags"].get<std::vector<std::string>>() == as_sent);
         // The program asked once per repository, and blobs-only answered NAME_UNKNOWN.
@@ -318,7 +318,7 @@ TEST_CASE("chapter 04: list every image, page by page, then provoke every error"
 
     SECTION("the error tour's side effects are harmless") {
         // No tag "broken"; the cancelled upload keeps no data, only a hash state to be purged.
-        CHECK(regclient::list_tags(seeder, "tour/alpha").size() == 6);
+        CHECK(wbclient::list_tags(seeder, "tour/alpha").size() == 6);
         const fs::path uploads = local->storage_root() / "docker/registry/v2/repositories/tour/alpha/_uploads";
         REQUIRE(fs::exists(uploads));
         int sessions = 0;
@@ -338,7 +338,7 @@ TEST_CASE("chapter 04: a second run lists the same images and changes nothing", 
     Workspace workspace("chapter04-again");
     auto upstream = start_registry({.role = "upstream"}, workspace.path());
     auto local = start_registry({.role = "registry"}, workspace.path());
-    regclient::RegistryClient seeder(local->host_port());
+    wbclient::RegistryClient seeder(local->host_port());
     seed_busybox(seeder, "my-busybox", "latest");
     const std::vector<std::string> args{local->host_port(), upstream->host_port()};
     const ChapterRun first = run_chapter("04_tour_of_the_api", args, workspace);
@@ -359,7 +359,7 @@ TEST_CASE("chapter 04: a second run lists the same images and changes nothing", 
 }
 
 TEST_CASE("chapter 04: Link headers, however they are written, and pagination that ends", "[chapter04]") {
-    using regclient::parse_link_header;
+    using wbclient::parse_link_header;
     SECTION("the parser: RFC 8288 forms") {
         const auto plain = parse_link_header(R"(</v2/_catalog?last=b&n=2>; rel="next")");
         REQUIRE(plain.size() == 1);
@@ -381,14 +381,14 @@ TEST_CASE("chapter 04: Link headers, however they are written, and pagination th
         CHECK_THROWS_WITH(parse_link_header(R"(<a>; rel="next)"), Catch::Contains("no closing '\"'"));
         CHECK_THROWS_WITH(parse_link_header("<a> rel=next"), Catch::Contains("expected ',' or ';'"));
 
-        regclient::Headers headers;
+        wbclient::Headers headers;
         headers.add("Link", R"(</first>; rel="prev")");
         headers.add("link", R"(</second>; rel="next")");
-        CHECK(regclient::next_link(headers) == "/second");
+        CHECK(wbclient::next_link(headers) == "/second");
     }
 
     SECTION("resolving a target against the page that sent it") {
-        using regclient::resolve_link;
+        using wbclient::resolve_link;
         const std::string page = "http://127.0.0.1:5000/v2/_catalog?n=2";
         CHECK(resolve_link(page, "/v2/_catalog?last=a&n=2") == "http://127.0.0.1:5000/v2/_catalog?last=a&n=2");
         CHECK(resolve_link(page, "?last=a&n=2") == "http://127.0.0.1:5000/v2/_catalog?last=a&n=2");
@@ -404,9 +404,9 @@ TEST_CASE("chapter 04: Link headers, however they are written, and pagination th
             return ScriptedResponse{.status = 404,
                                     .body = R"({"errors":[{"code":"NAME_UNKNOWN","message":"x"}]})"};
         });
-        regclient::RegistryClient client(registry.host_port());
-        CHECK(regclient::list_tags(client, "emptied").empty());
-        CHECK(regclient::list_tags(client, "blobs-only").empty());
+        wbclient::RegistryClient client(registry.host_port());
+        CHECK(wbclient::list_tags(client, "emptied").empty());
+        CHECK(wbclient::list_tags(client, "blobs-only").empty());
     }
 
     SECTION("a registry whose Links are absolute, listed several to a header, in mixed case") {
@@ -420,9 +420,9 @@ TEST_CASE("chapter 04: Link headers, however they are written, and pagination th
                 return ScriptedResponse{.body = R"({"repositories":["c"]})"};
             return ScriptedResponse{.status = 404};
         });
-        regclient::RegistryClient client(registry.host_port());
+        wbclient::RegistryClient client(registry.host_port());
         std::vector<std::string> links;
-        const auto all = regclient::list_repositories(client, 2, [&](const regclient::CatalogPage& page) {
+        const auto all = wbclient::list_repositories(client, 2, [&](const wbclient::CatalogPage& page) {
             links.push_back(page.link.value_or(""));
         });
         CHECK(all == std::vector<std::string>{"a", "b", "c"});

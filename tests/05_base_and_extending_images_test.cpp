@@ -10,9 +10,9 @@
 #include "chapter_run.hpp"
 #include "registry_instance.hpp"
 
-#include "regclient/blob_mount.hpp"
-#include "regclient/digest.hpp"
-#include "regclient/manifest.hpp"
+#include "wbclient/blob_mount.hpp"
+#include "wbclient/digest.hpp"
+#include "wbclient/manifest.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -38,7 +38,7 @@ std::multimap<std::string, std::uint64_t> stored_blobs(const RegistryInstance& r
     std::multimap<std::string, std::uint64_t> blobs;
     for (const auto& entry : fs::recursive_directory_iterator(v2(registry) / "blobs"))
         if (entry.is_regular_file() && entry.path().filename() == "data")
-            blobs.emplace(regclient::digest_of_file(entry.path()).str(), entry.file_size());
+            blobs.emplace(wbclient::digest_of_file(entry.path()).str(), entry.file_size());
     return blobs;
 }
 std::uint64_t total_bytes(const std::multimap<std::string, std::uint64_t>& blobs) {
@@ -56,7 +56,7 @@ std::string decoded(std::string uri) {
 std::vector<ObservedExchange> upload_puts(const std::vector<ObservedExchange>& exchanges, const std::string& repository) {
     return select(exchanges, "PUT", "/v2/" + repository + "/blobs/uploads/");
 }
-bool uploads_digest(const ObservedExchange& put, const regclient::Digest& digest) {
+bool uploads_digest(const ObservedExchange& put, const wbclient::Digest& digest) {
     return decoded(put.uri).find("digest=" + digest.str()) != std::string::npos;
 }
 std::uint64_t sent(const std::vector<ObservedExchange>& exchanges) {
@@ -72,7 +72,7 @@ std::vector<ObservedExchange> not_by_harness(const std::vector<ObservedExchange>
     return kept;
 }
 
-std::string fetch_blob(regclient::RegistryClient& client, const std::string& repository, const regclient::Descriptor& blob) {
+std::string fetch_blob(wbclient::RegistryClient& client, const std::string& repository, const wbclient::Descriptor& blob) {
     std::string bytes;
     client.fetch_blob(repository, blob, [&](const char* data, std::size_t size) { bytes.append(data, size); });
     return bytes;
@@ -89,7 +89,7 @@ TEST_CASE("chapter 05: an extending image pushed three ways; the registry's log 
           "[chapter05]") {
     Workspace workspace("chapter05");
     auto registry = start_registry({.role = "registry"}, workspace.path());
-    regclient::RegistryClient reader(registry->host_port());
+    wbclient::RegistryClient reader(registry->host_port());
     harness::seed_busybox(reader, "my-busybox", "latest");  // as chapter 01 leaves it
     const auto before = stored_blobs(*registry);
 
@@ -106,7 +106,7 @@ TEST_CASE("chapter 05: an extending image pushed three ways; the registry's log 
     const auto extended = reader.get_manifest("my-busybox", "extended");
     CHECK(reader.get_manifest("my-app", "latest").digest == extended.digest);
     CHECK(reader.get_manifest("my-app-naive", "latest").digest == extended.digest);
-    CHECK(extended.media_type == regclient::media_type::docker_manifest);
+    CHECK(extended.media_type == wbclient::media_type::docker_manifest);
     const auto& base_layers = base.parsed.layers;
     REQUIRE(base_layers.size() == 1);
     REQUIRE(extended.parsed.layers.size() == base_layers.size() + 1);
@@ -114,10 +114,10 @@ TEST_CASE("chapter 05: an extending image pushed three ways; the registry's log 
         CHECK(extended.parsed.layers[i].digest == base_layers[i].digest);
         CHECK(extended.parsed.layers[i].size == base_layers[i].size);
     }
-    const regclient::Descriptor new_layer = extended.parsed.layers.back();
-    const regclient::Descriptor config = *extended.parsed.config;
-    CHECK(new_layer.media_type == regclient::media_type::docker_layer_gzip);
-    CHECK(config.media_type == regclient::media_type::docker_config);
+    const wbclient::Descriptor new_layer = extended.parsed.layers.back();
+    const wbclient::Descriptor config = *extended.parsed.config;
+    CHECK(new_layer.media_type == wbclient::media_type::docker_layer_gzip);
+    CHECK(config.media_type == wbclient::media_type::docker_config);
 
     const auto base_config = nlohmann::json::parse(fetch_blob(reader, "my-busybox", *base.parsed.config));
     const auto new_config = nlohmann::json::parse(fetch_blob(reader, "my-busybox", config));
@@ -125,7 +125,7 @@ TEST_CASE("chapter 05: an extending image pushed three ways; the registry's log 
     std::vector<std::string> new_entries;
     for (const auto& entry : new_tar.entries) new_entries.push_back(entry.path);
     CHECK(new_entries == std::vector<std::string>{"app/", "app/hello.sh"});
-    const regclient::Digest& new_diff_id = new_tar.diff_id;
+    const wbclient::Digest& new_diff_id = new_tar.diff_id;
     nlohmann::json diff_ids = base_config["rootfs"]["diff_ids"];
     diff_ids.push_back(new_diff_id.str());
     CHECK(new_config["rootfs"]["diff_ids"] == diff_ids);
@@ -139,7 +139,7 @@ TEST_CASE("chapter 05: an extending image pushed three ways; the registry's log 
     CHECK(new_config["architecture"] == base_config["architecture"]);
     CHECK(new_config["os"] == base_config["os"]);
 
-    const regclient::Digest base_layer = base_layers.front().digest;
+    const wbclient::Digest base_layer = base_layers.front().digest;
     const std::uint64_t base_bytes = base_layers.front().size;
     const std::uint64_t new_bytes = new_layer.size + config.size;
     const std::uint64_t manifest_bytes = extended.bytes.size();
@@ -338,9 +338,9 @@ TEST_CASE("chapter 05: a mount the registry cannot do opens an upload session, t
           "[chapter05]") {
     Workspace workspace("chapter05-mount");
     auto registry = start_registry({.role = "registry"}, workspace.path());
-    regclient::RegistryClient seeder(registry->host_port());
+    wbclient::RegistryClient seeder(registry->host_port());
     harness::seed_busybox(seeder, "my-busybox", "latest");
-    regclient::RegistryClient client(registry->host_port());
+    wbclient::RegistryClient client(registry->host_port());
     const auto layer = client.get_manifest("my-busybox", "latest").parsed.layers.front();
     const fs::path file = workspace.path() / "layer.tar.gz";
     {
@@ -349,7 +349,7 @@ TEST_CASE("chapter 05: a mount the registry cannot do opens an upload session, t
     }
 
     // From a repository that does not hold the blob: 202 and a session, which we cancel.
-    const auto refused = regclient::request_mount(client, "other", layer.digest, "nowhere");
+    const auto refused = wbclient::request_mount(client, "other", layer.digest, "nowhere");
     CHECK_FALSE(refused.mounted);
     CHECK_THAT(refused.upload_location, Catch::StartsWith(registry->url() + "/v2/other/blobs/uploads/"));
     // The session is real: the registry keeps it in the repository's _uploads until it ends.
@@ -364,7 +364,7 @@ TEST_CASE("chapter 05: a mount the registry cannot do opens an upload session, t
         return files;
     };
     CHECK(files_in(session_folder) == std::set<std::string>{"data", "hashstates/sha256/0", "startedat"});
-    regclient::cancel_upload(client, refused.upload_location);
+    wbclient::cancel_upload(client, refused.upload_location);
     // Registry 2.8.2 removes the session's data and start time, but leaves its hash state
     // behind, for the registry's periodic upload purging to remove.
     CHECK(files_in(session_folder) == std::set<std::string>{"hashstates/sha256/0"});
@@ -374,10 +374,10 @@ TEST_CASE("chapter 05: a mount the registry cannot do opens an upload session, t
     CHECK_FALSE(client.blob_size("other", layer.digest));
 
     // ensure_blob: the same refusal, and the bytes go into the session the mount opened.
-    CHECK(regclient::ensure_blob(client, "other", layer, file, "nowhere") == regclient::BlobArrival::uploaded);
+    CHECK(wbclient::ensure_blob(client, "other", layer, file, "nowhere") == wbclient::BlobArrival::uploaded);
     // A mount from where the blob is: 201, no bytes; and then a HEAD finds it.
-    CHECK(regclient::ensure_blob(client, "third", layer, file, "my-busybox") == regclient::BlobArrival::mounted);
-    CHECK(regclient::ensure_blob(client, "third", layer, file, "my-busybox") == regclient::BlobArrival::already_there);
+    CHECK(wbclient::ensure_blob(client, "third", layer, file, "my-busybox") == wbclient::BlobArrival::mounted);
+    CHECK(wbclient::ensure_blob(client, "third", layer, file, "my-busybox") == wbclient::BlobArrival::already_there);
 
     const auto log = not_by_harness(registry->access_log());
     // The session's path: the Location without the registry's address and the _state query.
@@ -398,24 +398,24 @@ TEST_CASE("chapter 05: a mount the registry cannot do opens an upload session, t
     const auto puts = select(log, "PUT");
     REQUIRE(puts.size() == 1);
     CHECK(uploads_digest(puts.front(), layer.digest));
-    CHECK(regclient::digest_of_file(registry->blob_data(layer.digest)) == layer.digest);
+    CHECK(wbclient::digest_of_file(registry->blob_data(layer.digest)) == layer.digest);
 }
 
 TEST_CASE("chapter 05: bad input gets a one-line error, a non-zero exit and nothing pushed", "[chapter05]") {
     Workspace workspace("chapter05-bad");
     auto registry = start_registry({.role = "registry"}, workspace.path());
-    regclient::RegistryClient seeder(registry->host_port());
-    const regclient::Digest busybox = harness::seed_busybox(seeder, "my-busybox", "latest");
+    wbclient::RegistryClient seeder(registry->host_port());
+    const wbclient::Digest busybox = harness::seed_busybox(seeder, "my-busybox", "latest");
     // An index as the base: which platform's image would we extend?
     const std::string manifest = seeder.get_manifest("my-busybox", "latest").bytes;
     const nlohmann::json index{{"schemaVersion", 2},
-                               {"mediaType", regclient::media_type::oci_index},
+                               {"mediaType", wbclient::media_type::oci_index},
                                {"manifests",
-                                {{{"mediaType", regclient::media_type::docker_manifest},
+                                {{{"mediaType", wbclient::media_type::docker_manifest},
                                   {"digest", busybox.str()},
                                   {"size", manifest.size()},
                                   {"platform", {{"os", "linux"}, {"architecture", "amd64"}}}}}}};
-    seeder.put_manifest("my-busybox", "index", regclient::media_type::oci_index, index.dump());
+    seeder.put_manifest("my-busybox", "index", wbclient::media_type::oci_index, index.dump());
     const std::string local = registry->host_port();
     const std::string nobody = "127.0.0.1:" + std::to_string(free_loopback_port());
     const fs::path tmp = workspace.path() / "tmp";

@@ -8,8 +8,8 @@
 #include "redis_instance.hpp"
 #include "registry_instance.hpp"
 
-#include "regclient/redis_cache.hpp"
-#include "regclient/storage_layout.hpp"
+#include "wbclient/redis_cache.hpp"
+#include "wbclient/storage_layout.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -28,7 +28,7 @@
 
 using namespace harness;
 namespace fs = std::filesystem;
-using regclient::Digest;
+using wbclient::Digest;
 
 namespace {
 
@@ -40,7 +40,7 @@ std::map<std::string, std::string> snapshot(const fs::path& root) {
     std::map<std::string, std::string> files;
     for (const auto& entry : fs::recursive_directory_iterator(root))
         files[entry.path().lexically_relative(root).string()] =
-            entry.is_directory() ? "/" : regclient::digest_of_file(entry.path()).str();
+            entry.is_directory() ? "/" : wbclient::digest_of_file(entry.path()).str();
     return files;
 }
 
@@ -49,10 +49,10 @@ std::map<std::string, std::string> snapshot(const fs::path& root) {
 // half-done that never finishes.
 struct Pushed {
     Digest busybox;                     // manifest
-    std::vector<regclient::Descriptor> busybox_blobs;  // config, layer
+    std::vector<wbclient::Descriptor> busybox_blobs;  // config, layer
     std::uint64_t busybox_manifest_size = 0;
     Digest tour;                        // manifest
-    regclient::Descriptor tour_config;
+    wbclient::Descriptor tour_config;
     std::uint64_t tour_manifest_size = 0;
     std::string half_done_upload;       // its UUID
 };
@@ -60,35 +60,35 @@ struct Pushed {
 // `after` runs after each step, for a test that watches what each one does.
 using StepObserver = std::function<void(const std::string& step)>;
 
-Pushed push_images(regclient::RegistryClient& client, const StepObserver& after = [](const std::string&) {}) {
+Pushed push_images(wbclient::RegistryClient& client, const StepObserver& after = [](const std::string&) {}) {
     const Digest busybox_digest = seed_busybox(client, "my-busybox", "latest");
     after("busybox pushed");
     const auto busybox = client.get_manifest("my-busybox", "latest");
     after("busybox manifest fetched");
 
     const std::string config = R"({"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}})";
-    const regclient::Descriptor tour_config{.media_type = std::string(regclient::media_type::oci_config),
-                                            .digest = regclient::digest_of(config), .size = config.size()};
+    const wbclient::Descriptor tour_config{.media_type = std::string(wbclient::media_type::oci_config),
+                                            .digest = wbclient::digest_of(config), .size = config.size()};
     const std::string manifest = nlohmann::json{{"schemaVersion", 2},
-                                                {"mediaType", regclient::media_type::oci_manifest},
-                                                {"config", regclient::descriptor_to_json(tour_config)},
+                                                {"mediaType", wbclient::media_type::oci_manifest},
+                                                {"config", wbclient::descriptor_to_json(tour_config)},
                                                 {"layers", nlohmann::json::array()}}.dump();
     client.push_blob("tour/alpha", config);
-    const Digest tour = client.put_manifest("tour/alpha", "latest", regclient::media_type::oci_manifest, manifest);
+    const Digest tour = client.put_manifest("tour/alpha", "latest", wbclient::media_type::oci_manifest, manifest);
     after("tour pushed");
-    client.put_manifest("tour/alpha", "v1", regclient::media_type::oci_manifest, manifest);
+    client.put_manifest("tour/alpha", "v1", wbclient::media_type::oci_manifest, manifest);
     after("tour tagged again");
 
     // A cross-repository mount links the layer into hello-workbook without sending it.
     const auto blobs = busybox.parsed.references();
-    const regclient::Request mount{.method = "POST",
+    const wbclient::Request mount{.method = "POST",
                                    .url = client.url("hello-workbook", "blobs/uploads/?mount=" +
                                                      blobs.at(1).digest.str() + "&from=my-busybox")};
     REQUIRE(client.http().perform(mount).status == 201);
     after("layer mounted");
     // An upload opened and left: half-done has only an _uploads folder.
-    const regclient::Request open{.method = "POST", .url = client.url("half-done", "blobs/uploads/")};
-    const regclient::Response session = client.http().perform(open);
+    const wbclient::Request open{.method = "POST", .url = client.url("half-done", "blobs/uploads/")};
+    const wbclient::Response session = client.http().perform(open);
     REQUIRE(session.status == 202);
     return {.busybox = busybox_digest,
             .busybox_blobs = blobs,
@@ -122,7 +122,7 @@ std::string section(const std::string& out, const std::string& from, const std::
     return out.substr(start, end == std::string::npos ? std::string::npos : end - start);
 }
 
-std::set<std::string> keys_of(regclient::RedisConnection& redis) {
+std::set<std::string> keys_of(wbclient::RedisConnection& redis) {
     const auto keys = redis.keys("*");
     return {keys.begin(), keys.end()};
 }
@@ -157,7 +157,7 @@ private:
 TEST_CASE("chapter 06: the storage, read directly, answers what the HTTP API answers", "[chapter06]") {
     Workspace workspace("chapter06");
     auto registry = start_registry({.role = "registry"}, workspace.path());
-    regclient::RegistryClient client(registry->host_port());
+    wbclient::RegistryClient client(registry->host_port());
     const Pushed pushed = push_images(client);
     const auto before = snapshot(registry->storage_root());
 
@@ -180,7 +180,7 @@ TEST_CASE("chapter 06: the storage, read directly, answers what the HTTP API ans
                                         "    tag v1 -> " + pushed.tour.str() + " (index: 1)\n"));
         CHECK_FALSE(pushed.half_done_upload.empty());
         // The library read the same links the registry wrote.
-        const regclient::StorageLayout storage(registry->storage_root());
+        const wbclient::StorageLayout storage(registry->storage_root());
         const auto my_busybox = storage.repository("my-busybox");
         CHECK(my_busybox.revisions == std::vector<Digest>{pushed.busybox});
         const std::string current = registry->storage_root() /
@@ -256,8 +256,8 @@ TEST_CASE("chapter 06: the Redis blob-descriptor cache, filled on push and on re
     auto redis = start_redis(workspace.path());
     auto registry = start_registry(with_redis_cache({.role = "registry"}, *redis), workspace.path());
     CHECK_THAT(registry->log(), Catch::Contains("using redis blob descriptor cache"));
-    regclient::RegistryClient client(registry->host_port());
-    regclient::RedisConnection cache(regclient::RedisAddress::parse(redis->host_port()));
+    wbclient::RegistryClient client(registry->host_port());
+    wbclient::RedisConnection cache(wbclient::RedisAddress::parse(redis->host_port()));
     std::map<std::string, std::set<std::string>> keys_after;  // by step
     const Pushed pushed = push_images(client, [&](const std::string& step) { keys_after[step] = keys_of(cache); });
     const auto& config = pushed.busybox_blobs.at(0);
@@ -284,8 +284,8 @@ TEST_CASE("chapter 06: the Redis blob-descriptor cache, filled on push and on re
     const std::set<std::string> after_push = expected;
     REQUIRE(keys_of(cache) == after_push);
     // blobs::<digest>: the digest, the size, and application/octet-stream whatever the blob is.
-    const auto pushed_cache = regclient::read_blob_descriptor_cache(cache);
-    const regclient::StorageLayout storage(registry->storage_root());
+    const auto pushed_cache = wbclient::read_blob_descriptor_cache(cache);
+    const wbclient::StorageLayout storage(registry->storage_root());
     const std::map<std::string, std::uint64_t> sizes = {{bb_config, config.size}, {bb_layer, layer.size},
                                                         {pushed.busybox.str(), pushed.busybox_manifest_size},
                                                         {tour_config, pushed.tour_config.size},
@@ -345,7 +345,7 @@ TEST_CASE("chapter 06: the Redis blob-descriptor cache, filled on push and on re
         redis->stop();
         const std::string extra = "a blob pushed while Redis is down";
         client.push_blob("my-busybox", extra);
-        const Digest extra_digest = regclient::digest_of(extra);
+        const Digest extra_digest = wbclient::digest_of(extra);
         // Each request tries Redis a dozen times; redis.dialtimeout bounds what that costs.
         const auto asked = std::chrono::steady_clock::now();
         CHECK(client.blob_size("my-busybox", extra_digest) == extra.size());
@@ -367,7 +367,7 @@ TEST_CASE("chapter 06: the Redis blob-descriptor cache, filled on push and on re
         CHECK_THAT(storage_only.result.out, Catch::Contains("  my-busybox: 1 tags, 1 in _manifests/revisions, 3 in _layers"));
 
         redis->start();
-        regclient::RedisConnection restarted(regclient::RedisAddress::parse(redis->host_port()));
+        wbclient::RedisConnection restarted(wbclient::RedisAddress::parse(redis->host_port()));
         CHECK(keys_of(restarted).empty());  // nothing saved: a cache starts cold
         CHECK(client.blob_size("my-busybox", extra_digest) == extra.size());
         CHECK(keys_of(restarted) == std::set<std::string>{"blobs::" + extra_digest.str(), "repository::my-busybox::blobs",
@@ -380,10 +380,10 @@ TEST_CASE("chapter 06: bad input gets a one-line error, a non-zero exit, and not
     auto redis = start_redis(workspace.path());
     auto registry = start_registry(with_redis_cache({.role = "registry"}, *redis), workspace.path());
     auto empty = start_registry({.role = "upstream"}, workspace.path());
-    regclient::RegistryClient client(registry->host_port());
+    wbclient::RegistryClient client(registry->host_port());
     push_images(client);
     const std::string storage = registry->storage_root().string();
-    regclient::RedisConnection cache(regclient::RedisAddress::parse(redis->host_port()));
+    wbclient::RedisConnection cache(wbclient::RedisAddress::parse(redis->host_port()));
     const auto keys_before = keys_of(cache);
     const auto storage_before = snapshot(registry->storage_root());
 

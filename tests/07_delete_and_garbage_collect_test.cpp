@@ -10,8 +10,8 @@
 #include "registry_instance.hpp"
 #include "scripted_server.hpp"
 
-#include "regclient/catalog.hpp"
-#include "regclient/deletion.hpp"
+#include "wbclient/catalog.hpp"
+#include "wbclient/deletion.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -50,11 +50,11 @@ fs::path repository_dir(const RegistryInstance& registry, const std::string& rep
     return registry.storage_root() / "docker/registry/v2/repositories" / repository;
 }
 
-fs::path revision_link(const RegistryInstance& registry, const std::string& repository, const regclient::Digest& digest) {
+fs::path revision_link(const RegistryInstance& registry, const std::string& repository, const wbclient::Digest& digest) {
     return repository_dir(registry, repository) / "_manifests/revisions/sha256" / std::string(digest.hex()) / "link";
 }
 
-fs::path layer_link(const RegistryInstance& registry, const std::string& repository, const regclient::Digest& digest) {
+fs::path layer_link(const RegistryInstance& registry, const std::string& repository, const wbclient::Digest& digest) {
     return repository_dir(registry, repository) / "_layers/sha256" / std::string(digest.hex()) / "link";
 }
 
@@ -81,14 +81,14 @@ const ObservedExchange* find(const std::vector<ObservedExchange>& exchanges, con
     return nullptr;
 }
 
-long status_of(regclient::RegistryClient& client, const std::string& method, const std::string& repository,
+long status_of(wbclient::RegistryClient& client, const std::string& method, const std::string& repository,
                const std::string& rest) {
-    regclient::Request request{.method = method, .url = client.url(repository, rest)};
-    request.headers.add("Accept", regclient::accept_all_manifests());
+    wbclient::Request request{.method = method, .url = client.url(repository, rest)};
+    request.headers.add("Accept", wbclient::accept_all_manifests());
     return client.http().perform(request).status;
 }
 
-std::set<std::string> digests_of(const std::vector<regclient::Descriptor>& descriptors) {
+std::set<std::string> digests_of(const std::vector<wbclient::Descriptor>& descriptors) {
     std::set<std::string> digests;
     for (const auto& d : descriptors) digests.insert(d.digest.str());
     return digests;
@@ -100,9 +100,9 @@ TEST_CASE("chapter 07: delete by tag and by digest, then garbage-collect as the 
     Workspace workspace("chapter07");
     auto upstream = start_registry({.role = "upstream"}, workspace.path());
     auto local = start_registry({.role = "registry"}, workspace.path());
-    regclient::RegistryClient upstream_client(upstream->host_port());
-    const regclient::Digest busybox = seed_busybox(upstream_client);
-    regclient::RegistryClient client(local->host_port());
+    wbclient::RegistryClient upstream_client(upstream->host_port());
+    const wbclient::Digest busybox = seed_busybox(upstream_client);
+    wbclient::RegistryClient client(local->host_port());
     client.http().set_user_agent(harness_user_agent);
 
     const fs::path scratch = workspace.path() / "tmp";
@@ -117,10 +117,10 @@ TEST_CASE("chapter 07: delete by tag and by digest, then garbage-collect as the 
     // What the program pushed, as the registry serves it now.
     const auto base = client.get_manifest("gc-demo/base", "1.0");
     REQUIRE(base.parsed.layers.size() == 1);
-    const regclient::Descriptor shared = base.parsed.layers[0];
+    const wbclient::Descriptor shared = base.parsed.layers[0];
     const auto index = client.get_manifest("gc-demo/multi", "latest");
     REQUIRE(index.parsed.manifests.size() == 2);
-    std::vector<regclient::Descriptor> children_blobs;  // the children's configs and layers
+    std::vector<wbclient::Descriptor> children_blobs;  // the children's configs and layers
     for (const auto& child : index.parsed.manifests)
         for (const auto& blob : client.get_manifest("gc-demo/multi", child.digest.str()).parsed.references())
             children_blobs.push_back(blob);
@@ -129,19 +129,19 @@ TEST_CASE("chapter 07: delete by tag and by digest, then garbage-collect as the 
     // The app's manifest was deleted, but its bytes are still on disk: read it from there.
     const auto delete_by_digest = select(run.transcript, "DELETE", "/v2/gc-demo/app/manifests/sha256:");
     REQUIRE(delete_by_digest.size() == 1);
-    const regclient::Digest app_digest =
-        regclient::Digest::parse(delete_by_digest[0].uri.substr(delete_by_digest[0].uri.rfind('/') + 1));
+    const wbclient::Digest app_digest =
+        wbclient::Digest::parse(delete_by_digest[0].uri.substr(delete_by_digest[0].uri.rfind('/') + 1));
     const std::string app_hex(app_digest.hex());
     const fs::path app_data =
         local->storage_root() / "docker/registry/v2/blobs/sha256" / app_hex.substr(0, 2) / app_hex / "data";
     REQUIRE(fs::exists(app_data));
     const std::string app_bytes = harness::read_whole_file(app_data);
-    CHECK(regclient::digest_of(app_bytes) == app_digest);
-    const auto app = regclient::Manifest::parse(app_bytes, regclient::media_type::oci_manifest);
+    CHECK(wbclient::digest_of(app_bytes) == app_digest);
+    const auto app = wbclient::Manifest::parse(app_bytes, wbclient::media_type::oci_manifest);
     REQUIRE(app.layers.size() == 2);
     CHECK(app.layers[0].digest == shared.digest);  // the app is built on the base
-    const regclient::Descriptor app_config = *app.config;
-    const regclient::Descriptor app_layer = app.layers[1];
+    const wbclient::Descriptor app_config = *app.config;
+    const wbclient::Descriptor app_layer = app.layers[1];
 
     // 1. The HTTP side, as the client saw it and as the registry logged it.
     std::size_t refused_at = 0, head_at = 0, deleted_at = 0;
@@ -181,7 +181,7 @@ TEST_CASE("chapter 07: delete by tag and by digest, then garbage-collect as the 
         CHECK(at > deleted_at);
         CHECK(status_of(client, "GET", "gc-demo/app", "manifests/" + reference) == 404);
     }
-    const regclient::Request tags{.url = client.url("gc-demo/app", "tags/list")};
+    const wbclient::Request tags{.url = client.url("gc-demo/app", "tags/list")};
     CHECK(client.http().perform(tags).body == R"({"name":"gc-demo/app","tags":null})" "\n");
     CHECK_THAT(run.result.out, Catch::Contains("tags of gc-demo/app now: none\n"));
 
@@ -223,7 +223,7 @@ TEST_CASE("chapter 07: delete by tag and by digest, then garbage-collect as the 
     CHECK(upstream_client.get_manifest("library/busybox", "latest").digest == busybox);
 
     // The empty repository is still in the catalog.
-    const auto repositories = regclient::list_repositories(client, 100);
+    const auto repositories = wbclient::list_repositories(client, 100);
     CHECK(std::count(repositories.begin(), repositories.end(), "gc-demo/app") == 1);
     CHECK_THAT(run.result.out, Catch::Contains("  gc-demo/app: (no tags)\n  gc-demo/base: 1.0\n  gc-demo/multi: latest\n"));
 
@@ -303,7 +303,7 @@ TEST_CASE("chapter 07: delete by tag and by digest, then garbage-collect as the 
     for (const auto& blob : children_blobs)
         CHECK(status_of(client, "GET", "gc-demo/multi", "blobs/" + blob.digest.str()) == 404);
     // Empty repositories stay in the catalog, after a collection too.
-    const auto still_listed = regclient::list_repositories(client, 100);
+    const auto still_listed = wbclient::list_repositories(client, 100);
     CHECK(still_listed == std::vector<std::string>{"gc-demo/app", "gc-demo/base", "gc-demo/multi"});
     CHECK(client.http().perform(tags).body == R"({"name":"gc-demo/app","tags":null})" "\n");
 
@@ -321,17 +321,17 @@ TEST_CASE("chapter 07: one-line errors that explain registry 2.8.2's answers to 
     Workspace workspace("chapter07-errors");
     auto upstream = start_registry({.role = "upstream"}, workspace.path());
     auto local = start_registry({.role = "registry"}, workspace.path());
-    regclient::RegistryClient upstream_client(upstream->host_port());
-    const regclient::Digest busybox = seed_busybox(upstream_client);
-    regclient::RegistryClient client(local->host_port());
-    const regclient::Digest pushed = seed_busybox(client, "errors/busybox", "latest");
-    const regclient::Digest zeros = regclient::Digest::parse("sha256:" + std::string(64, '0'));
+    wbclient::RegistryClient upstream_client(upstream->host_port());
+    const wbclient::Digest busybox = seed_busybox(upstream_client);
+    wbclient::RegistryClient client(local->host_port());
+    const wbclient::Digest pushed = seed_busybox(client, "errors/busybox", "latest");
+    const wbclient::Digest zeros = wbclient::Digest::parse("sha256:" + std::string(64, '0'));
 
     // A tag, refused: the explanation says to resolve it first.
-    const regclient::Request by_tag{.method = "DELETE", .url = client.url("errors/busybox", "manifests/latest")};
-    const regclient::Response refused = client.http().perform(by_tag);
+    const wbclient::Request by_tag{.method = "DELETE", .url = client.url("errors/busybox", "manifests/latest")};
+    const wbclient::Response refused = client.http().perform(by_tag);
     CHECK(refused.status == 400);
-    const regclient::DeleteRefused tag_refusal(by_tag, refused);
+    const wbclient::DeleteRefused tag_refusal(by_tag, refused);
     CHECK(tag_refusal.code() == "DIGEST_INVALID");
     CHECK(is_one_line(std::string(tag_refusal.what()) + "\n"));
     CHECK_THAT(tag_refusal.what(), Catch::EndsWith("registry 2.8.2 deletes a manifest by digest only, never by tag: "
@@ -345,16 +345,16 @@ TEST_CASE("chapter 07: one-line errors that explain registry 2.8.2's answers to 
         std::string explanation;
     };
     const std::vector<Case> cases = {
-        {"an unknown manifest", [&] { regclient::delete_manifest(client, "errors/busybox", zeros); }, 404,
+        {"an unknown manifest", [&] { wbclient::delete_manifest(client, "errors/busybox", zeros); }, 404,
          "MANIFEST_UNKNOWN", "the repository has no manifest with this digest"},
-        {"an unknown blob", [&] { regclient::delete_blob(client, "errors/busybox", zeros); }, 404, "BLOB_UNKNOWN",
+        {"an unknown blob", [&] { wbclient::delete_blob(client, "errors/busybox", zeros); }, 404, "BLOB_UNKNOWN",
          "the repository has no link to this blob"},
-        {"a manifest on the upstream", [&] { regclient::delete_manifest(upstream_client, "library/busybox", busybox); },
+        {"a manifest on the upstream", [&] { wbclient::delete_manifest(upstream_client, "library/busybox", busybox); },
          405, "UNSUPPORTED", "deleting is switched off on this registry (storage.delete.enabled is false"},
         {"a blob on the upstream",
          [&] {
              const auto config = upstream_client.get_manifest("library/busybox", "latest").parsed.config;
-             regclient::delete_blob(upstream_client, "library/busybox", config->digest);
+             wbclient::delete_blob(upstream_client, "library/busybox", config->digest);
          },
          405, "UNSUPPORTED", "deleting is switched off on this registry"},
     };
@@ -363,7 +363,7 @@ TEST_CASE("chapter 07: one-line errors that explain registry 2.8.2's answers to 
         try {
             c.attempt();
             FAIL("the registry accepted the DELETE");
-        } catch (const regclient::DeleteRefused& refusal) {
+        } catch (const wbclient::DeleteRefused& refusal) {
             CHECK(refusal.status() == c.status);
             CHECK(refusal.code() == c.code);
             CHECK(is_one_line(std::string(refusal.what()) + "\n"));
@@ -374,16 +374,16 @@ TEST_CASE("chapter 07: one-line errors that explain registry 2.8.2's answers to 
 
     // A tag that does not exist: HEAD's 404 has no body, so the library says what it means.
     try {
-        regclient::delete_manifest(client, "errors/busybox", "no-such-tag");
+        wbclient::delete_manifest(client, "errors/busybox", "no-such-tag");
         FAIL("deleted a tag that does not exist");
-    } catch (const regclient::RegistryError& error) {
+    } catch (const wbclient::RegistryError& error) {
         FAIL("a bare RegistryError: " << error.what());
     } catch (const std::runtime_error& error) {
         CHECK_THAT(error.what(), Catch::Contains("/manifests/no-such-tag: 404 Not Found: there is no tag "
                                                  "'no-such-tag' in errors/busybox to delete"));
     }
     // A digest is deleted as it is; the upstream's busybox survived every attempt.
-    CHECK(regclient::delete_manifest(client, "errors/busybox", pushed.str()) == pushed);
+    CHECK(wbclient::delete_manifest(client, "errors/busybox", pushed.str()) == pushed);
     CHECK(status_of(client, "GET", "errors/busybox", "manifests/latest") == 404);
     CHECK(upstream_client.get_manifest("library/busybox", "latest").digest == busybox);
 }
@@ -392,12 +392,12 @@ TEST_CASE("chapter 07: bad input fails with one line and leaves no layer files",
     Workspace workspace("chapter07-bad-input");
     auto upstream = start_registry({.role = "upstream"}, workspace.path());
     auto local = start_registry({.role = "registry"}, workspace.path());
-    regclient::RegistryClient upstream_client(upstream->host_port());
+    wbclient::RegistryClient upstream_client(upstream->host_port());
     seed_busybox(upstream_client);
     // An "upstream" that deletes when asked, and one without busybox.
     auto permissive = start_registry({.role = "registry"}, workspace.path() / "permissive");
-    regclient::RegistryClient permissive_client(permissive->host_port());
-    const regclient::Digest doomed = seed_busybox(permissive_client);
+    wbclient::RegistryClient permissive_client(permissive->host_port());
+    const wbclient::Digest doomed = seed_busybox(permissive_client);
     auto empty = start_registry({.role = "upstream"}, workspace.path() / "empty");
     ScriptedServer broken([](const std::string&, const std::string&) {
         return ScriptedResponse{.status = 500,

@@ -10,8 +10,8 @@
 #include "registry_instance.hpp"
 #include "scripted_server.hpp"
 
-#include "regclient/chunked_upload.hpp"
-#include "regclient/progress.hpp"
+#include "wbclient/chunked_upload.hpp"
+#include "wbclient/progress.hpp"
 
 #include <boost/process.hpp>
 #include <catch2/catch.hpp>
@@ -70,7 +70,7 @@ std::vector<std::uint64_t> accepted_patch_offsets(const RegistryInstance& regist
     std::vector<std::uint64_t> offsets;
     for (const auto& e : of_session(registry.access_log(), uuid))
         if (e.method == "PATCH" && e.status == 202) {
-            const auto state = regclient::upload_state_of(e.uri);
+            const auto state = wbclient::upload_state_of(e.uri);
             REQUIRE(state);
             offsets.push_back(state->at("Offset").get<std::uint64_t>());
         }
@@ -135,7 +135,7 @@ TEST_CASE("chapter 08: the book's run: by hand, then chunks, interrupted and res
     CHECK(run.result.err.empty());
 
     const fs::path sample = workspace.path() / "chunked-upload.bin";
-    const regclient::Digest digest = regclient::digest_of_file(sample);
+    const wbclient::Digest digest = wbclient::digest_of_file(sample);
     // The sample is the same on every machine, so the book's digests are too.
     CHECK(fs::file_size(sample) == 4608 * 1024);
     CHECK(digest.str() == "sha256:6ebc45c52d2943bc8ec64b3b0b084a3a9ada567c40c291b09dfa2de6cbb20fb5");
@@ -217,7 +217,7 @@ TEST_CASE("chapter 08: the registry is killed between chunks, restarted, and the
     auto registry = start_registry({.role = "registry"}, workspace.path());
     const std::uint64_t size = 3 * 1024 * 1024 + 100, chunk = 512 * 1024;
     const fs::path file = make_file(workspace.path() / "layer.bin", size, 1);
-    const regclient::Digest digest = regclient::digest_of_file(file);
+    const wbclient::Digest digest = wbclient::digest_of_file(file);
     const std::string target = registry->host_port() + "/survivor";
 
     const ChapterRun first =
@@ -226,7 +226,7 @@ TEST_CASE("chapter 08: the registry is killed between chunks, restarted, and the
     REQUIRE(first.result.exit_code == 0);
     CHECK_THAT(first.result.out, Catch::Contains("Stopped after 3 chunks, as if interrupted"));
     const fs::path state_file = workspace.path() / "layer.bin.upload.json";
-    const auto saved = regclient::UploadCheckpoint::load(state_file);
+    const auto saved = wbclient::UploadCheckpoint::load(state_file);
     CHECK(saved.acknowledged == 3 * chunk);
     CHECK(saved.file == file);
     CHECK(saved.file_size == size);
@@ -269,7 +269,7 @@ TEST_CASE("chapter 08: the client is killed for real (SIGKILL) mid-upload and re
     auto registry = start_registry({.role = "registry"}, workspace.path());
     const std::uint64_t size = 2 * 1024 * 1024 + 1000, chunk = 256 * 1024;
     const fs::path file = make_file(workspace.path() / "data.bin", size, 2);
-    const regclient::Digest digest = regclient::digest_of_file(file);
+    const wbclient::Digest digest = wbclient::digest_of_file(file);
     const fs::path state_file = workspace.path() / "data.bin.upload.json";
     const fs::path transcript = workspace.path() / "killed.transcript.jsonl";
 
@@ -287,7 +287,7 @@ TEST_CASE("chapter 08: the client is killed for real (SIGKILL) mid-upload and re
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     bool killed = false;
     while (!killed && client.running() && std::chrono::steady_clock::now() < deadline) {
-        if (fs::exists(state_file) && regclient::UploadCheckpoint::load(state_file).acknowledged >= chunk) {
+        if (fs::exists(state_file) && wbclient::UploadCheckpoint::load(state_file).acknowledged >= chunk) {
             ::kill(client.id(), SIGKILL);
             killed = true;
         }
@@ -299,7 +299,7 @@ TEST_CASE("chapter 08: the client is killed for real (SIGKILL) mid-upload and re
     REQUIRE(WIFSIGNALED(client.native_exit_code()));
 
     // The state file survived whole, and it is the one written after the last acknowledged chunk.
-    const auto saved = regclient::UploadCheckpoint::load(state_file);
+    const auto saved = wbclient::UploadCheckpoint::load(state_file);
     const std::string before = harness::read_whole_file(state_file);
     CHECK(saved.acknowledged % chunk == 0);
     CHECK(saved.acknowledged < size);
@@ -349,19 +349,19 @@ TEST_CASE("chapter 08: a resume the registry refuses, or of a file that changed"
     const std::string target = registry->host_port() + "/refused";
     make_file(workspace.path() / "data.bin", 3 * 1024 + 5, 4);
     const fs::path state_file = workspace.path() / "data.bin.upload.json";
-    regclient::RegistryClient by_hand(registry->host_port());
+    wbclient::RegistryClient by_hand(registry->host_port());
 
     // Each case: upload one chunk and stop, do something behind the program's back, resume.
     struct Case {
         std::string name;
-        std::function<void(const regclient::UploadCheckpoint&)> meanwhile;
+        std::function<void(const wbclient::UploadCheckpoint&)> meanwhile;
         std::string begins;  // the error, after the program's name
         std::string expected;
     };
     const std::vector<Case> cases = {
         {"a chunk whose answer never reached the state file",
-         [&](const regclient::UploadCheckpoint& saved) {
-             regclient::Request patch{.method = "PATCH", .url = saved.location, .body = "in flight"};
+         [&](const wbclient::UploadCheckpoint& saved) {
+             wbclient::Request patch{.method = "PATCH", .url = saved.location, .body = "in flight"};
              patch.headers.add("Content-Type", "application/octet-stream");
              REQUIRE(by_hand.http().perform(patch).status == 202);
          },
@@ -369,14 +369,14 @@ TEST_CASE("chapter 08: a resume the registry refuses, or of a file that changed"
          "404 Not Found, BLOB_UPLOAD_INVALID (blob upload invalid) (its _state no longer matches: a chunk was in "
          "flight when the upload stopped, or the registry's http.secret changed); start a new upload"},
         {"a cancelled session",
-         [&](const regclient::UploadCheckpoint& saved) {
+         [&](const wbclient::UploadCheckpoint& saved) {
              REQUIRE(by_hand.http().perform({.method = "DELETE", .url = saved.location}).status == 204);
          },
          "cannot resume: GET " + registry->url() + "/v2/refused/blobs/uploads/",
          "404 Not Found, BLOB_UPLOAD_UNKNOWN (blob upload unknown to registry) (the upload was cancelled, finished "
          "or purged); start a new upload"},
         {"a file that changed",
-         [&](const regclient::UploadCheckpoint&) { std::ofstream(workspace.path() / "data.bin", std::ios::app) << "more"; },
+         [&](const wbclient::UploadCheckpoint&) { std::ofstream(workspace.path() / "data.bin", std::ios::app) << "more"; },
          (workspace.path() / "data.bin").string(),
          " changed since the upload began (3077 bytes then, 3081 now); start a new upload"},
     };
@@ -385,7 +385,7 @@ TEST_CASE("chapter 08: a resume the registry refuses, or of a file that changed"
         const ChapterRun first =
             run_chapter(program, {"--chunk-size", "1K", "--stop-after", "1", "data.bin", target}, workspace);
         REQUIRE(first.result.exit_code == 0);
-        const auto saved = regclient::UploadCheckpoint::load(state_file);
+        const auto saved = wbclient::UploadCheckpoint::load(state_file);
         const std::string before = harness::read_whole_file(state_file);
         c.meanwhile(saved);
         const ChapterRun resumed = run_chapter(program, {"--resume", "data.bin.upload.json"}, workspace);
@@ -447,7 +447,7 @@ TEST_CASE("chapter 08: a registry that follows the spec (416), then fails mid-up
     CHECK_THAT(run.result.err, Catch::StartsWith(program + ": PATCH http://" + registry.host_port() + uploads +
                                                  "main?at=1024: 500 Internal Server Error, UNKNOWN (scripted)"));
     // The state file is whole, and remembers the one chunk that was acknowledged.
-    const auto saved = regclient::UploadCheckpoint::load(workspace.path() / "data.bin.upload.json");
+    const auto saved = wbclient::UploadCheckpoint::load(workspace.path() / "data.bin.upload.json");
     CHECK(saved.acknowledged == 1024);
     CHECK(saved.location == "http://" + registry.host_port() + uploads + "main?at=1024");
     CHECK(leftovers(workspace.path()) == std::set<std::string>{"data.bin.upload.json"});
@@ -509,18 +509,18 @@ TEST_CASE("chapter 08: bad input fails in one line, before anything is written o
     CHECK(is_one_line(odd.result.err));
     CHECK_THAT(odd.result.err, Catch::Contains("state file odd.upload.json is not an upload checkpoint: key 'repository' not found"));
 
-    CHECK(regclient::parse_byte_count("1048576") == 1048576);
-    CHECK(regclient::parse_byte_count("512K") == 512 * 1024);
-    CHECK(regclient::parse_byte_count("1MiB") == 1024 * 1024);
-    CHECK(regclient::parse_byte_count("2g") == 2ull << 30);
-    CHECK(regclient::parse_byte_count("3KB") == 3 * 1024);
+    CHECK(wbclient::parse_byte_count("1048576") == 1048576);
+    CHECK(wbclient::parse_byte_count("512K") == 512 * 1024);
+    CHECK(wbclient::parse_byte_count("1MiB") == 1024 * 1024);
+    CHECK(wbclient::parse_byte_count("2g") == 2ull << 30);
+    CHECK(wbclient::parse_byte_count("3KB") == 3 * 1024);
 }
 
 TEST_CASE("chapter 08: the progress bar draws on a terminal and stays silent elsewhere", "[chapter08]") {
     int master = -1, terminal = -1;
     REQUIRE(::openpty(&master, &terminal, nullptr, nullptr, nullptr) == 0);
     {
-        regclient::ProgressBar bar(4 * 1024 * 1024, 1024 * 1024, terminal);
+        wbclient::ProgressBar bar(4 * 1024 * 1024, 1024 * 1024, terminal);
         CHECK(bar.enabled());
         bar.update(2 * 1024 * 1024);
         std::this_thread::sleep_for(std::chrono::milliseconds(150));
@@ -539,7 +539,7 @@ TEST_CASE("chapter 08: the progress bar draws on a terminal and stays silent els
     int pipe_ends[2];
     REQUIRE(::pipe(pipe_ends) == 0);
     {
-        regclient::ProgressBar quiet(100, 0, pipe_ends[1]);
+        wbclient::ProgressBar quiet(100, 0, pipe_ends[1]);
         CHECK_FALSE(quiet.enabled());
         quiet.update(50);
         quiet.update(100);
@@ -547,8 +547,8 @@ TEST_CASE("chapter 08: the progress bar draws on a terminal and stays silent els
     ::close(pipe_ends[1]);
     CHECK(::read(pipe_ends[0], buffer, sizeof buffer) == 0);
     ::close(pipe_ends[0]);
-    CHECK(regclient::ProgressBar::human(17) == "17 bytes");
-    CHECK(regclient::ProgressBar::human(512 * 1024) == "512.0 KiB");
+    CHECK(wbclient::ProgressBar::human(17) == "17 bytes");
+    CHECK(wbclient::ProgressBar::human(512 * 1024) == "512.0 KiB");
 
     // The program, with stderr on a terminal (script(1) gives it one), draws the bar there.
     Workspace workspace("chapter08-terminal");

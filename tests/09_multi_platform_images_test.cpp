@@ -9,14 +9,14 @@
 #include "chapter_run.hpp"
 #include "registry_instance.hpp"
 
-#include "regclient/digest.hpp"
-#include "regclient/image_builder.hpp"
-#include "regclient/image_transfer.hpp"
-#include "regclient/index_builder.hpp"
-#include "regclient/layer_extractor.hpp"
-#include "regclient/manifest.hpp"
-#include "regclient/oci_layout.hpp"
-#include "regclient/platform.hpp"
+#include "wbclient/digest.hpp"
+#include "wbclient/image_builder.hpp"
+#include "wbclient/image_transfer.hpp"
+#include "wbclient/index_builder.hpp"
+#include "wbclient/layer_extractor.hpp"
+#include "wbclient/manifest.hpp"
+#include "wbclient/oci_layout.hpp"
+#include "wbclient/platform.hpp"
 
 #include <catch2/catch.hpp>
 #include <strings.h>
@@ -49,42 +49,42 @@ std::optional<std::string> request_header(const ObservedExchange& exchange, cons
     return std::nullopt;
 }
 
-regclient::RegistryClient harness_client(const RegistryInstance& registry) {
-    regclient::RegistryClient client(registry.host_port());
+wbclient::RegistryClient harness_client(const RegistryInstance& registry) {
+    wbclient::RegistryClient client(registry.host_port());
     client.http().set_user_agent(harness_user_agent);
     return client;
 }
 
 // A request the test makes itself, with the Accept header it chooses.
-regclient::Response fetch(regclient::RegistryClient& client, const std::string& method, const std::string& rest,
-                          const std::string& accept = regclient::accept_all_manifests()) {
-    regclient::Request request{.method = method, .url = client.url(repository, rest)};
+wbclient::Response fetch(wbclient::RegistryClient& client, const std::string& method, const std::string& rest,
+                          const std::string& accept = wbclient::accept_all_manifests()) {
+    wbclient::Request request{.method = method, .url = client.url(repository, rest)};
     request.headers.add("Accept", accept);
     return client.http().perform(request);
 }
 
-std::string error_code(const regclient::Response& response) {
+std::string error_code(const wbclient::Response& response) {
     const auto body = nlohmann::json::parse(response.body, nullptr, false);
     return body.contains("errors") ? body["errors"][0].value("code", "") : "";
 }
 
 // One platform's image as the registry holds it, read back independently of the program.
 struct StoredImage {
-    regclient::Descriptor oci;     // the OCI index's entry
-    regclient::Descriptor docker;  // the manifest list's entry
-    regclient::Descriptor config;
-    regclient::Descriptor layer;
+    wbclient::Descriptor oci;     // the OCI index's entry
+    wbclient::Descriptor docker;  // the manifest list's entry
+    wbclient::Descriptor config;
+    wbclient::Descriptor layer;
     nlohmann::json config_json;
     fs::path rootfs;
 };
 
-std::map<std::string, StoredImage> read_back(regclient::RegistryClient& client, const fs::path& scratch,
-                                             const regclient::Manifest& index, const regclient::Manifest& list) {
+std::map<std::string, StoredImage> read_back(wbclient::RegistryClient& client, const fs::path& scratch,
+                                             const wbclient::Manifest& index, const wbclient::Manifest& list) {
     std::map<std::string, StoredImage> images;
     REQUIRE(index.manifests.size() == 2);
     REQUIRE(list.manifests.size() == 2);
     for (std::size_t i = 0; i < 2; ++i) {
-        const regclient::Descriptor& entry = index.manifests[i];
+        const wbclient::Descriptor& entry = index.manifests[i];
         REQUIRE(entry.platform);
         const std::string arch = entry.platform->architecture;
         const auto manifest = client.get_manifest(repository, entry.digest.str());
@@ -98,7 +98,7 @@ std::map<std::string, StoredImage> read_back(regclient::RegistryClient& client, 
             std::ofstream out(layer_file, std::ios::binary);
             client.fetch_blob(repository, image.layer, [&](const char* data, std::size_t size) { out.write(data, size); });
         }
-        regclient::extract_layer(layer_file, image.rootfs);
+        wbclient::extract_layer(layer_file, image.rootfs);
         images.emplace(arch, image);
     }
     return images;
@@ -130,10 +130,10 @@ TEST_CASE("chapter 09: two platforms behind one tag, and a pull for linux/arm64"
     const fs::path work = workspace.path() / "work";
     const std::string index_bytes = read_existing_file(work / "index.json");
     const std::string list_bytes = read_existing_file(work / "manifest-list.json");
-    const regclient::Digest index_digest = regclient::digest_of(index_bytes);
-    const regclient::Digest list_digest = regclient::digest_of(list_bytes);
-    const auto index = regclient::Manifest::parse(index_bytes, "");
-    const auto list = regclient::Manifest::parse(list_bytes, "");
+    const wbclient::Digest index_digest = wbclient::digest_of(index_bytes);
+    const wbclient::Digest list_digest = wbclient::digest_of(list_bytes);
+    const auto index = wbclient::Manifest::parse(index_bytes, "");
+    const auto list = wbclient::Manifest::parse(list_bytes, "");
     auto client = harness_client(*registry);
     fs::create_directories(workspace.path() / "scratch");
     const auto images = read_back(client, workspace.path() / "scratch", index, list);
@@ -142,20 +142,20 @@ TEST_CASE("chapter 09: two platforms behind one tag, and a pull for linux/arm64"
     const StoredImage& arm64 = images.at("arm64");
 
     SECTION("the indexes: one entry per platform, arm64 as arm64/v8, each the right kind of manifest") {
-        CHECK(index.media_type == regclient::media_type::oci_index);
-        CHECK(list.media_type == regclient::media_type::docker_manifest_list);
-        CHECK(regclient::platform_string(*amd64.oci.platform) == "linux/amd64");
-        CHECK(regclient::platform_string(*arm64.oci.platform) == "linux/arm64/v8");
+        CHECK(index.media_type == wbclient::media_type::oci_index);
+        CHECK(list.media_type == wbclient::media_type::docker_manifest_list);
+        CHECK(wbclient::platform_string(*amd64.oci.platform) == "linux/amd64");
+        CHECK(wbclient::platform_string(*arm64.oci.platform) == "linux/arm64/v8");
         for (const StoredImage* stored : {&amd64, &arm64}) {
-            CHECK(stored->oci.media_type == regclient::media_type::oci_manifest);
-            CHECK(stored->docker.media_type == regclient::media_type::docker_manifest);
-            CHECK(regclient::platform_string(*stored->docker.platform) == regclient::platform_string(*stored->oci.platform));
+            CHECK(stored->oci.media_type == wbclient::media_type::oci_manifest);
+            CHECK(stored->docker.media_type == wbclient::media_type::docker_manifest);
+            CHECK(wbclient::platform_string(*stored->docker.platform) == wbclient::platform_string(*stored->oci.platform));
             CHECK(stored->docker.digest != stored->oci.digest);
             // The two formats name the very same config and layer.
             const auto docker = client.get_manifest(repository, stored->docker.digest.str());
             CHECK(docker.parsed.config->digest == stored->config.digest);
             CHECK(docker.parsed.layers.at(0).digest == stored->layer.digest);
-            CHECK(docker.parsed.layers.at(0).media_type == regclient::media_type::docker_layer_gzip);
+            CHECK(docker.parsed.layers.at(0).media_type == wbclient::media_type::docker_layer_gzip);
         }
         CHECK_THAT(run.result.out, Catch::Contains("Pushed the OCI index as " + image + ", " + index_digest.str() +
                                                    ":\n" + index_bytes + "\n"));
@@ -172,8 +172,8 @@ TEST_CASE("chapter 09: two platforms behind one tag, and a pull for linux/arm64"
         CHECK(read_existing_file(amd64.rootfs / "etc/platform") == "linux/amd64\n");
         CHECK(read_existing_file(arm64.rootfs / "etc/platform") == "linux/arm64/v8\n");
         // amd64 carries a real amd64 program, Debian's static busybox; arm64 has no program.
-        CHECK(regclient::same_contents(amd64.rootfs / "bin/busybox", "/bin/busybox"));
-        CHECK(regclient::elf_architecture(amd64.rootfs / "bin/busybox") == "amd64");
+        CHECK(wbclient::same_contents(amd64.rootfs / "bin/busybox", "/bin/busybox"));
+        CHECK(wbclient::elf_architecture(amd64.rootfs / "bin/busybox") == "amd64");
         CHECK(fs::read_symlink(amd64.rootfs / "bin/sh") == "busybox");
         CHECK_FALSE(fs::exists(arm64.rootfs / "bin"));
         CHECK(read_existing_file(arm64.rootfs / "hello.sh") == read_existing_file(amd64.rootfs / "hello.sh"));
@@ -189,7 +189,7 @@ TEST_CASE("chapter 09: two platforms behind one tag, and a pull for linux/arm64"
     SECTION("the push: the four children by digest, untagged, before the two indexes by tag") {
         std::size_t last_child = 0;
         for (const StoredImage* stored : {&amd64, &arm64})
-            for (const regclient::Descriptor* child : {&stored->oci, &stored->docker}) {
+            for (const wbclient::Descriptor* child : {&stored->oci, &stored->docker}) {
                 const auto put = index_of(run.transcript, "PUT", "/v2/" + repository + "/manifests/" + child->digest.str());
                 CHECK(run.transcript[put].status == 201);
                 CHECK(request_header(run.transcript[put], "Content-Type") == child->media_type);
@@ -200,22 +200,22 @@ TEST_CASE("chapter 09: two platforms behind one tag, and a pull for linux/arm64"
         CHECK(index_put > last_child);
         CHECK(list_put > last_child);
         CHECK(run.transcript[index_put].status == 201);
-        CHECK(request_header(run.transcript[index_put], "Content-Type") == std::string(regclient::media_type::oci_index));
+        CHECK(request_header(run.transcript[index_put], "Content-Type") == std::string(wbclient::media_type::oci_index));
         CHECK(run.transcript[index_put].response_header("Docker-Content-Digest") == index_digest.str());
         CHECK(run.transcript[list_put].status == 201);
         CHECK(request_header(run.transcript[list_put], "Content-Type") ==
-              std::string(regclient::media_type::docker_manifest_list));
+              std::string(wbclient::media_type::docker_manifest_list));
         CHECK(run.transcript[list_put].response_header("Docker-Content-Digest") == list_digest.str());
         CHECK(select(run.transcript, "PUT", "/v2/" + repository + "/manifests/").size() == 6);
         // Each config and layer went up once: the schema2 twins found them in place.
         CHECK(select(run.transcript, "PUT", "/v2/" + repository + "/blobs/uploads/").size() == 4);
         // The registry refuses an index that lists an image the repository lacks.
-        const auto orphan = regclient::assemble_index(
-            regclient::IndexFormat::oci_index,
-            {regclient::Descriptor{.media_type = std::string(regclient::media_type::oci_manifest),
-                                   .digest = regclient::digest_of("no such image"), .size = 13,
-                                   .platform = regclient::Platform{"linux", "amd64", ""}}});
-        regclient::Request put{.method = "PUT", .url = client.url(repository, "manifests/orphan"), .body = orphan.bytes};
+        const auto orphan = wbclient::assemble_index(
+            wbclient::IndexFormat::oci_index,
+            {wbclient::Descriptor{.media_type = std::string(wbclient::media_type::oci_manifest),
+                                   .digest = wbclient::digest_of("no such image"), .size = 13,
+                                   .platform = wbclient::Platform{"linux", "amd64", ""}}});
+        wbclient::Request put{.method = "PUT", .url = client.url(repository, "manifests/orphan"), .body = orphan.bytes};
         put.headers.add("Content-Type", orphan.descriptor.media_type);
         const auto refused = client.http().perform(put);
         CHECK(refused.status == 400);
@@ -226,7 +226,7 @@ TEST_CASE("chapter 09: two platforms behind one tag, and a pull for linux/arm64"
     }
 
     SECTION("Accept without the index type: the list by tag gives the amd64 child, the OCI index a 404") {
-        const std::string schema2(regclient::media_type::docker_manifest);
+        const std::string schema2(wbclient::media_type::docker_manifest);
         const std::string path = "/v2/" + repository + "/manifests/";
         const auto list_by_tag = index_of(run.transcript, "GET", path + "latest-docker");
         CHECK(request_header(run.transcript[list_by_tag], "Accept") == schema2);
@@ -239,7 +239,7 @@ TEST_CASE("chapter 09: two platforms behind one tag, and a pull for linux/arm64"
         CHECK(request_header(run.transcript[list_by_digest], "Accept") == schema2);
         CHECK(run.transcript[list_by_digest].status == 200);
         CHECK(run.transcript[list_by_digest].response_header("Content-Type") ==
-              std::string(regclient::media_type::docker_manifest_list));
+              std::string(wbclient::media_type::docker_manifest_list));
         CHECK(run.transcript[list_by_digest].bytes_received == list_bytes.size());
         const auto index_refused = exactly(run.transcript, "GET", path + "latest");
         CHECK(run.transcript[index_refused].status == 404);
@@ -257,7 +257,7 @@ TEST_CASE("chapter 09: two platforms behind one tag, and a pull for linux/arm64"
         // Neither does */* nor an OCI-manifest-only Accept get the index; the schema2 list by tag
         // for an OCI-manifest-only client is rewritten to the amd64 child in schema1.
         CHECK(fetch(client, "GET", "manifests/latest", "*/*").status == 404);
-        const auto schema1 = fetch(client, "GET", "manifests/latest-docker", std::string(regclient::media_type::oci_manifest));
+        const auto schema1 = fetch(client, "GET", "manifests/latest-docker", std::string(wbclient::media_type::oci_manifest));
         CHECK(schema1.status == 200);
         CHECK(schema1.headers.get("Content-Type") == "application/vnd.docker.distribution.manifest.v1+prettyjws");
         CHECK(nlohmann::json::parse(schema1.body)["architecture"] == "amd64");
@@ -268,7 +268,7 @@ TEST_CASE("chapter 09: two platforms behind one tag, and a pull for linux/arm64"
         const auto refused = exactly(run.transcript, "GET", path + "manifests/latest");
         const auto index_get = exactly(run.transcript, "GET", path + "manifests/latest", refused + 1);
         CHECK(run.transcript[index_get].status == 200);
-        CHECK(run.transcript[index_get].response_header("Content-Type") == std::string(regclient::media_type::oci_index));
+        CHECK(run.transcript[index_get].response_header("Content-Type") == std::string(wbclient::media_type::oci_index));
         CHECK(run.transcript[index_get].response_header("Docker-Content-Digest") == index_digest.str());
         const auto child_get = index_of(run.transcript, "GET", path + "manifests/" + arm64.oci.digest.str(), index_get);
         CHECK(run.transcript[child_get].status == 200);
@@ -289,7 +289,7 @@ TEST_CASE("chapter 09: two platforms behind one tag, and a pull for linux/arm64"
 
     SECTION("the layout holds the arm64 image alone, every byte verified") {
         const fs::path layout = work / "pulled.oci";
-        CHECK(regclient::verify_oci_layout(layout) == 3);
+        CHECK(wbclient::verify_oci_layout(layout) == 3);
         const auto layout_index = nlohmann::json::parse(read_existing_file(layout / "index.json"));
         CHECK(layout_index["manifests"].size() == 1);
         CHECK(layout_index["manifests"][0]["digest"] == arm64.oci.digest.str());
@@ -328,7 +328,7 @@ TEST_CASE("chapter 09: two platforms behind one tag, and a pull for linux/arm64"
         REQUIRE(one.exit_code == 0);
         const auto one_index = nlohmann::json::parse(read_existing_file(workspace.path() / "skopeo-arm64/index.json"));
         CHECK(one_index["manifests"][0]["digest"] == arm64.oci.digest.str());
-        CHECK(regclient::verify_oci_layout(workspace.path() / "skopeo-arm64") == 3);
+        CHECK(wbclient::verify_oci_layout(workspace.path() / "skopeo-arm64") == 3);
 
         // --all: the index and everything under it, byte for byte.
         const RunResult all = skopeo({"copy", "--all", "--src-tls-verify=false", ref,
@@ -337,14 +337,14 @@ TEST_CASE("chapter 09: two platforms behind one tag, and a pull for linux/arm64"
         REQUIRE(all.exit_code == 0);
         const auto all_index = nlohmann::json::parse(read_existing_file(workspace.path() / "skopeo-all/index.json"));
         CHECK(all_index["manifests"][0]["digest"] == index_digest.str());
-        CHECK(regclient::verify_oci_layout(workspace.path() / "skopeo-all") == 7);
+        CHECK(wbclient::verify_oci_layout(workspace.path() / "skopeo-all") == 7);
 
         // --all into another repository of the same registry: children by digest, then the index.
         const RunResult copied = skopeo({"copy", "--all", "--src-tls-verify=false", "--dest-tls-verify=false", ref,
                                          "docker://" + registry->host_port() + "/multi-platform-copy:latest"});
         INFO(copied.out << copied.err);
         REQUIRE(copied.exit_code == 0);
-        regclient::RegistryClient copy_client(registry->host_port());
+        wbclient::RegistryClient copy_client(registry->host_port());
         const auto copy = copy_client.get_manifest("multi-platform-copy", "latest");
         CHECK(copy.digest == index_digest);
         const auto log = registry->access_log();
@@ -398,8 +398,8 @@ TEST_CASE("chapter 09: --delete-untagged collects the untagged children and leav
     const std::string image = registry->host_port() + "/" + repository + ":latest";
     REQUIRE(run_chapter(program, {image, "work"}, workspace).result.exit_code == 0);
     const std::string index_bytes = read_existing_file(workspace.path() / "work/index.json");
-    const auto index = regclient::Manifest::parse(index_bytes, "");
-    const auto list = regclient::Manifest::parse(read_existing_file(workspace.path() / "work/manifest-list.json"), "");
+    const auto index = wbclient::Manifest::parse(index_bytes, "");
+    const auto list = wbclient::Manifest::parse(read_existing_file(workspace.path() / "work/manifest-list.json"), "");
     auto client = harness_client(*registry);
     fs::create_directories(workspace.path() / "scratch");
     const auto images = read_back(client, workspace.path() / "scratch", index, list);
@@ -456,8 +456,8 @@ TEST_CASE("chapter 09: --delete-untagged collects the untagged children and leav
     }
     for (const auto& blob : children_blobs) CHECK(fetch(client, "HEAD", "blobs/" + blob).status == 404);
     // And a pull of it fails, leaving no layout behind.
-    regclient::Reference reference = regclient::Reference::parse(image);
-    CHECK_THROWS_WITH(regclient::pull_to_layout(client, reference, workspace.path() / "dangling.oci"),
+    wbclient::Reference reference = wbclient::Reference::parse(image);
+    CHECK_THROWS_WITH(wbclient::pull_to_layout(client, reference, workspace.path() / "dangling.oci"),
                       Catch::Contains("404") && Catch::Contains("MANIFEST_UNKNOWN"));
     CHECK_FALSE(fs::exists(workspace.path() / "dangling.oci"));
     CHECK_FALSE(has_partial_leftovers(workspace.path()));
@@ -535,8 +535,8 @@ TEST_CASE("chapter 09: bad input gets a one-line error and leaves nothing half-w
 }
 
 TEST_CASE("chapter 09: platform strings, matching like --platform, and building indexes", "[chapter09]") {
-    using regclient::Platform;
-    using regclient::platform_string;
+    using wbclient::Platform;
+    using wbclient::platform_string;
 
     SECTION("parsing normalizes the spellings docker accepts") {
         const std::vector<std::pair<std::string, std::string>> spellings{
@@ -549,30 +549,30 @@ TEST_CASE("chapter 09: platform strings, matching like --platform, and building 
         };
         for (const auto& [text, expected] : spellings) {
             INFO(text);
-            CHECK(platform_string(regclient::parse_platform(text)) == expected);
+            CHECK(platform_string(wbclient::parse_platform(text)) == expected);
         }
         for (const char* bad : {"", "linux", "/", "linux/", "/arm64", "linux/arm64/", "a/b/c/d", "linux/arm 64",
                                 "linux/arm64@v8", "linux\\amd64"}) {
             INFO(bad);
-            CHECK_THROWS_WITH(regclient::parse_platform(bad), Catch::Contains("is not os/architecture[/variant]"));
+            CHECK_THROWS_WITH(wbclient::parse_platform(bad), Catch::Contains("is not os/architecture[/variant]"));
         }
     }
 
     SECTION("selection: exact first, then what the platform also runs, as containerd orders it") {
         const auto entry = [](const char* digest_char, Platform platform) {
-            return regclient::Descriptor{.media_type = std::string(regclient::media_type::oci_manifest),
-                                         .digest = regclient::Digest::parse("sha256:" + std::string(64, *digest_char)),
+            return wbclient::Descriptor{.media_type = std::string(wbclient::media_type::oci_manifest),
+                                         .digest = wbclient::Digest::parse("sha256:" + std::string(64, *digest_char)),
                                          .size = 1,
                                          .platform = platform};
         };
-        regclient::Manifest index{.media_type = std::string(regclient::media_type::oci_index),
+        wbclient::Manifest index{.media_type = std::string(wbclient::media_type::oci_index),
                                   .config = {},
                                   .layers = {},
                                   .manifests = {entry("a", {"linux", "amd64", ""}), entry("b", {"linux", "arm64", "v8"}),
                                                 entry("c", {"linux", "arm", "v7"}), entry("d", {"linux", "arm", "v5"}),
                                                 entry("e", {"linux", "386", ""})}};
         const auto chosen = [&](const char* wanted) {
-            return regclient::select_manifest(index, regclient::parse_platform(wanted)).digest.str().substr(7, 1);
+            return wbclient::select_manifest(index, wbclient::parse_platform(wanted)).digest.str().substr(7, 1);
         };
         CHECK(chosen("linux/amd64") == "a");
         CHECK(chosen("linux/amd64/v3") == "a");
@@ -590,55 +590,55 @@ TEST_CASE("chapter 09: platform strings, matching like --platform, and building 
         CHECK(chosen("linux/arm64") == "c");
         CHECK(chosen("linux/amd64") == "e");
         // An entry without a platform is never chosen; an image manifest is not an index.
-        index.manifests = {regclient::Descriptor{.media_type = std::string(regclient::media_type::oci_manifest),
-                                                 .digest = regclient::digest_of("x"), .size = 1, .platform = {}}};
+        index.manifests = {wbclient::Descriptor{.media_type = std::string(wbclient::media_type::oci_manifest),
+                                                 .digest = wbclient::digest_of("x"), .size = 1, .platform = {}}};
         CHECK_THROWS_WITH(chosen("linux/amd64"), Catch::EndsWith("only for (none)"));
-        index.media_type = regclient::media_type::oci_manifest;
+        index.media_type = wbclient::media_type::oci_manifest;
         CHECK_THROWS_AS(chosen("linux/amd64"), std::invalid_argument);
     }
 
     SECTION("assemble_index: deterministic bytes; children must have a platform, the right type, no twins") {
         const auto child = [](std::string_view type, const char* content, Platform platform) {
-            return regclient::Descriptor{.media_type = std::string(type), .digest = regclient::digest_of(content),
+            return wbclient::Descriptor{.media_type = std::string(type), .digest = wbclient::digest_of(content),
                                          .size = 10, .platform = platform};
         };
-        const auto oci = regclient::media_type::oci_manifest;
-        const auto docker = regclient::media_type::docker_manifest;
-        const auto built = regclient::assemble_index(regclient::IndexFormat::oci_index,
+        const auto oci = wbclient::media_type::oci_manifest;
+        const auto docker = wbclient::media_type::docker_manifest;
+        const auto built = wbclient::assemble_index(wbclient::IndexFormat::oci_index,
                                                      {child(oci, "a", {"linux", "amd64", ""}), child(oci, "b", {"linux", "arm64", "v8"})});
-        CHECK(built.descriptor.digest == regclient::digest_of(built.bytes));
+        CHECK(built.descriptor.digest == wbclient::digest_of(built.bytes));
         CHECK(built.descriptor.size == built.bytes.size());
-        CHECK(built.descriptor.media_type == regclient::media_type::oci_index);
-        const auto parsed = regclient::Manifest::parse(built.bytes, regclient::media_type::oci_index);
+        CHECK(built.descriptor.media_type == wbclient::media_type::oci_index);
+        const auto parsed = wbclient::Manifest::parse(built.bytes, wbclient::media_type::oci_index);
         REQUIRE(parsed.manifests.size() == 2);
         CHECK(platform_string(*parsed.manifests[1].platform) == "linux/arm64/v8");
-        CHECK(regclient::assemble_index(regclient::IndexFormat::oci_index,
+        CHECK(wbclient::assemble_index(wbclient::IndexFormat::oci_index,
                                         {child(oci, "a", {"linux", "amd64", ""}), child(oci, "b", {"linux", "arm64", "v8"})})
                   .bytes == built.bytes);
-        const auto manifest_list = regclient::assemble_index(regclient::IndexFormat::docker_manifest_list,
+        const auto manifest_list = wbclient::assemble_index(wbclient::IndexFormat::docker_manifest_list,
                                                              {child(docker, "a", {"linux", "amd64", ""})});
-        CHECK(regclient::Manifest::parse(manifest_list.bytes, "").media_type == regclient::media_type::docker_manifest_list);
+        CHECK(wbclient::Manifest::parse(manifest_list.bytes, "").media_type == wbclient::media_type::docker_manifest_list);
 
-        CHECK_THROWS_WITH(regclient::assemble_index(regclient::IndexFormat::docker_manifest_list,
+        CHECK_THROWS_WITH(wbclient::assemble_index(wbclient::IndexFormat::docker_manifest_list,
                                                     {child(oci, "a", {"linux", "amd64", ""})}),
                           Catch::Contains("lists application/vnd.docker.distribution.manifest.v2+json"));
-        CHECK_THROWS_WITH(regclient::assemble_index(regclient::IndexFormat::oci_index, {child(oci, "a", {"", "amd64", ""})}),
+        CHECK_THROWS_WITH(wbclient::assemble_index(wbclient::IndexFormat::oci_index, {child(oci, "a", {"", "amd64", ""})}),
                           Catch::Contains("has no platform"));
-        regclient::Descriptor bare = child(oci, "a", {});
+        wbclient::Descriptor bare = child(oci, "a", {});
         bare.platform.reset();
-        CHECK_THROWS_WITH(regclient::assemble_index(regclient::IndexFormat::oci_index, {bare}), Catch::Contains("has no platform"));
-        CHECK_THROWS_WITH(regclient::assemble_index(regclient::IndexFormat::oci_index,
+        CHECK_THROWS_WITH(wbclient::assemble_index(wbclient::IndexFormat::oci_index, {bare}), Catch::Contains("has no platform"));
+        CHECK_THROWS_WITH(wbclient::assemble_index(wbclient::IndexFormat::oci_index,
                                                     {child(oci, "a", {"linux", "arm64", "v8"}), child(oci, "b", {"linux", "aarch64", ""})}),
                           "two children are for linux/aarch64");
     }
 
     SECTION("a config's platform, and an executable's architecture") {
-        CHECK(platform_string(regclient::platform_of_config(R"({"os":"linux","architecture":"arm","variant":"v7"})")) ==
+        CHECK(platform_string(wbclient::platform_of_config(R"({"os":"linux","architecture":"arm","variant":"v7"})")) ==
               "linux/arm/v7");
-        CHECK_THROWS_AS(regclient::platform_of_config(R"({"os":"linux"})"), std::invalid_argument);
-        CHECK_THROWS_AS(regclient::platform_of_config("not json"), std::invalid_argument);
-        CHECK(regclient::elf_architecture("/bin/busybox") == std::string(regclient::host_architecture()));
-        CHECK_FALSE(regclient::elf_architecture("/etc/os-release").has_value());
-        CHECK_THROWS_AS(regclient::elf_architecture("/nonexistent/file"), std::runtime_error);
+        CHECK_THROWS_AS(wbclient::platform_of_config(R"({"os":"linux"})"), std::invalid_argument);
+        CHECK_THROWS_AS(wbclient::platform_of_config("not json"), std::invalid_argument);
+        CHECK(wbclient::elf_architecture("/bin/busybox") == std::string(wbclient::host_architecture()));
+        CHECK_FALSE(wbclient::elf_architecture("/etc/os-release").has_value());
+        CHECK_THROWS_AS(wbclient::elf_architecture("/nonexistent/file"), std::runtime_error);
     }
 }

@@ -13,8 +13,8 @@
 #include "tls_material.hpp"
 #include "token_server.hpp"
 
-#include "regclient/auth.hpp"
-#include "regclient/transport.hpp"
+#include "wbclient/auth.hpp"
+#include "wbclient/transport.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -69,7 +69,7 @@ struct Open {
 };
 Open open_registry(const Workspace& workspace) {
     Open open{start_registry({.role = "registry"}, workspace.path() / "open"), ""};
-    regclient::RegistryClient client(open.registry->host_port());
+    wbclient::RegistryClient client(open.registry->host_port());
     seed_busybox(client, "my-busybox", "latest");  // as chapter 01 leaves it
     open.digest = client.get_manifest("my-busybox", "latest").digest.str();
     return open;
@@ -127,7 +127,7 @@ void check_no_secret_anywhere(const Workspace& workspace, const RunResult& resul
                               const std::vector<const RegistryInstance*>& registries,
                               std::vector<std::string> secrets) {
     secrets.push_back(password);
-    secrets.push_back(regclient::basic_authorization({"alice", password}).substr(6));
+    secrets.push_back(wbclient::basic_authorization({"alice", password}).substr(6));
     std::vector<std::pair<std::string, std::string>> artifacts{{"stdout", result.out}, {"stderr", result.err}};
     for (const auto* registry : registries) artifacts.emplace_back("log of " + registry->host_port(), registry->log());
     for (const auto& entry : fs::recursive_directory_iterator(workspace.path()))
@@ -209,12 +209,12 @@ TEST_CASE("chapter 10: htpasswd: 401 with a Basic challenge, then credentials on
     CHECK(refused.count("basic authentication challenge for realm \"registry-workbook\": invalid authorization credential") == 4);  // no credentials: two /v2/, the copy's first, ours
     CHECK(refused.count("basic authentication challenge for realm \"registry-workbook\": authentication failure") == 1);
     CHECK_FALSE(select(basic->access_log(), "PUT", "/v2/my-busybox/manifests/latest").empty());
-    regclient::RegistryClient reader(host);
-    reader.http().set_authorizer(std::make_shared<regclient::RegistryAuth>(regclient::Credentials{"bob", password},
-                                                                           regclient::HttpClient()));
+    wbclient::RegistryClient reader(host);
+    reader.http().set_authorizer(std::make_shared<wbclient::RegistryAuth>(wbclient::Credentials{"bob", password},
+                                                                           wbclient::HttpClient()));
     CHECK(reader.get_manifest("my-busybox", "latest").digest.str() == open.digest);
     // Without credentials, nothing: the registry ignores the auth/ folder beside its docker/ data.
-    regclient::RegistryClient anonymous(host);
+    wbclient::RegistryClient anonymous(host);
     CHECK_THROWS_WITH(anonymous.get_manifest("my-busybox", "latest"), Catch::Contains("401"));
     CHECK(fs::is_directory(basic->storage_root() / "docker/registry/v2/repositories/my-busybox"));
 
@@ -248,7 +248,7 @@ TEST_CASE("chapter 10: htpasswd: 401 with a Basic challenge, then credentials on
         CHECK_THAT(docker_login.out, Catch::Contains("Login Succeeded"));
         // Without a credential helper docker keeps the password, merely base64-encoded.
         const auto stored = nlohmann::json::parse(read_file(docker_config / "config.json"));
-        CHECK(stored["auths"][host]["auth"] == regclient::basic_authorization({"alice", password}).substr(6));
+        CHECK(stored["auths"][host]["auth"] == wbclient::basic_authorization({"alice", password}).substr(6));
         const RunResult pushed = docker("docker push " + target);
         INFO(pushed.out);
         REQUIRE(pushed.exit_code == 0);
@@ -259,7 +259,7 @@ TEST_CASE("chapter 10: htpasswd: 401 with a Basic challenge, then credentials on
         CHECK_THAT(by_docker.front().user_agent, Catch::StartsWith("docker/"));
         // The same image (config) as the open registry's: docker pushed what it pulled, its
         // layer compressed anew, since docker keeps layers uncompressed (chapter 05).
-        regclient::RegistryClient open_reader(open.registry->host_port());
+        wbclient::RegistryClient open_reader(open.registry->host_port());
         CHECK(reader.get_manifest("docker-busybox", "latest").parsed.config->digest ==
               open_reader.get_manifest("my-busybox", "latest").parsed.config->digest);
         REQUIRE(docker("docker logout " + host).exit_code == 0);
@@ -306,7 +306,7 @@ TEST_CASE("chapter 10: Bearer tokens for exactly the challenged scope, cached, r
     bool saw_insufficient_scope = false, saw_invalid_token = false;
     for (const auto& e : exchanges) {
         if (e.status != 401) continue;
-        const auto challenges = regclient::parse_challenges(e.response_header("Www-Authenticate").value_or(""));
+        const auto challenges = wbclient::parse_challenges(e.response_header("Www-Authenticate").value_or(""));
         REQUIRE(challenges.size() == 1);
         CHECK(challenges[0].is("Bearer"));
         CHECK(challenges[0].parameter("realm") == tokens.realm());
@@ -341,7 +341,7 @@ TEST_CASE("chapter 10: Bearer tokens for exactly the challenged scope, cached, r
     REQUIRE(posts.size() >= 2);
     CHECK(posts[0].status == 401);
     CHECK(header(posts[0], "Authorization") == "<redacted>");
-    const auto refusal = regclient::parse_challenges(posts[0].response_header("Www-Authenticate").value_or(""));
+    const auto refusal = wbclient::parse_challenges(posts[0].response_header("Www-Authenticate").value_or(""));
     REQUIRE(refusal.size() == 1);
     CHECK(normalised(refusal[0].parameter("scope")) == "repository:my-busybox:pull,push");
     CHECK(refusal[0].parameter("error") == "insufficient_scope");
@@ -361,8 +361,8 @@ TEST_CASE("chapter 10: Bearer tokens for exactly the challenged scope, cached, r
     CHECK(refused.count("authorization token required") == 4);  // /v2/ twice, the first HEAD, bob's first GET
     // The image arrived; bob may pull it with a token of his own.
     CHECK_FALSE(select(token_registry->access_log(), "PUT", "/v2/my-busybox/manifests/latest").empty());
-    regclient::RegistryClient reader(host);
-    auto bob = std::make_shared<regclient::RegistryAuth>(regclient::Credentials{"bob", password}, regclient::HttpClient());
+    wbclient::RegistryClient reader(host);
+    auto bob = std::make_shared<wbclient::RegistryAuth>(wbclient::Credentials{"bob", password}, wbclient::HttpClient());
     reader.http().set_authorizer(bob);
     CHECK(reader.get_manifest("my-busybox", "latest").digest.str() == open.digest);
     CHECK(bob->claims_for("repository:my-busybox")["access"] ==
@@ -409,12 +409,12 @@ TEST_CASE("chapter 10: TLS with a private CA: verified by default, trusted throu
     CHECK(exchanges[1].status == 400);
     CHECK(exchanges[2].status == 200);
     CHECK_FALSE(select(registry->access_log(), "PUT", "/v2/my-busybox/manifests/latest").empty());
-    regclient::RegistryClient reader("https://" + host);
+    wbclient::RegistryClient reader("https://" + host);
     reader.http().set_tls_options({.ca_file = tls.ca_certificate.string()});
     CHECK(reader.get_manifest("my-busybox", "latest").digest.str() == open.digest);
     // And the verification is real: another CA's certificate does not do.
     const TlsMaterial other = make_tls_material(workspace.path() / "other-ca");
-    regclient::RegistryClient fooled("https://" + host);
+    wbclient::RegistryClient fooled("https://" + host);
     fooled.http().set_tls_options({.ca_file = other.ca_certificate.string()});
     CHECK_THROWS_WITH(fooled.ping(), Catch::Contains("SSL peer certificate"));
 }
@@ -457,7 +457,7 @@ TEST_CASE("chapter 10: bad input fails in one line, without secrets, and leaves 
 }
 
 TEST_CASE("chapter 10: Www-Authenticate values parse as RFC 7235 says, the awkward ones too", "[chapter10]") {
-    using regclient::parse_challenges;
+    using wbclient::parse_challenges;
     // The registry's own: a comma inside the quoted scope, error= last.
     auto c = parse_challenges(R"(Bearer realm="http://127.0.0.1:1/token",service="reg",scope="repository:a/b:pull,push",error="insufficient_scope")");
     REQUIRE(c.size() == 1);
@@ -482,9 +482,9 @@ TEST_CASE("chapter 10: Www-Authenticate values parse as RFC 7235 says, the awkwa
     CHECK_THROWS_AS(parse_challenges(R"(Bearer realm="unterminated)"), std::invalid_argument);
     CHECK_THROWS_AS(parse_challenges(R"(="no scheme")"), std::invalid_argument);
     // Which resource a request touches decides the token it is sent with.
-    CHECK(regclient::resource_of("http://h:1/v2/a/b/blobs/uploads/x?_state=y") == "repository:a/b");
-    CHECK(regclient::resource_of("http://h:1/v2/a/manifests/latest") == "repository:a");
-    CHECK(regclient::resource_of("https://h/v2/_catalog?n=2") == "registry:catalog");
-    CHECK(regclient::resource_of("http://h:1/v2/").empty());
-    CHECK(regclient::jwt_claims(regclient::unsigned_jwt({{"sub", "x"}})) == nlohmann::json{{"sub", "x"}});
+    CHECK(wbclient::resource_of("http://h:1/v2/a/b/blobs/uploads/x?_state=y") == "repository:a/b");
+    CHECK(wbclient::resource_of("http://h:1/v2/a/manifests/latest") == "repository:a");
+    CHECK(wbclient::resource_of("https://h/v2/_catalog?n=2") == "registry:catalog");
+    CHECK(wbclient::resource_of("http://h:1/v2/").empty());
+    CHECK(wbclient::jwt_claims(wbclient::unsigned_jwt({{"sub", "x"}})) == nlohmann::json{{"sub", "x"}});
 }

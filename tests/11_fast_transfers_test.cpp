@@ -7,9 +7,9 @@
 #include "registry_instance.hpp"
 #include "scripted_server.hpp"
 
-#include "regclient/image_layout.hpp"
-#include "regclient/image_transfer.hpp"
-#include "regclient/oci_layout.hpp"
+#include "wbclient/image_layout.hpp"
+#include "wbclient/image_transfer.hpp"
+#include "wbclient/oci_layout.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -28,15 +28,15 @@ const std::string program = "11_fast_transfers";
 
 // The image the program built, read back from its layout: the manifest and its blobs.
 struct BuiltLayout {
-    regclient::Digest manifest;
-    std::vector<regclient::Descriptor> blobs;  // config, then the four layers
+    wbclient::Digest manifest;
+    std::vector<wbclient::Descriptor> blobs;  // config, then the four layers
 };
 
 BuiltLayout read_built_layout(const fs::path& layout) {
     const auto index = nlohmann::json::parse(read_existing_file(layout / "index.json"));
-    const auto manifest = regclient::descriptor_from_json(index["manifests"][0]);
+    const auto manifest = wbclient::descriptor_from_json(index["manifests"][0]);
     const auto bytes = read_existing_file(layout / "blobs/sha256" / std::string(manifest.digest.hex()));
-    return {manifest.digest, regclient::Manifest::parse(bytes, manifest.media_type).references()};
+    return {manifest.digest, wbclient::Manifest::parse(bytes, manifest.media_type).references()};
 }
 
 // The program's own requests as the registry logged them (the harness's probes left out).
@@ -143,7 +143,7 @@ TEST_CASE("chapter 11: one blob at a time, four at a time, a verified pull, a co
             CHECK(gets[0].status == 200);
             CHECK(gets[0].bytes_received == blob.size);
         }
-        CHECK(regclient::verify_oci_layout(workspace.path() / "fast/pulled.oci") == 6);
+        CHECK(wbclient::verify_oci_layout(workspace.path() / "fast/pulled.oci") == 6);
         CHECK_FALSE(has_partial_leftovers(workspace.path()));
     }
 
@@ -185,25 +185,25 @@ TEST_CASE("chapter 11: a hundred HEADs reuse one connection; a parallel push ope
           "[chapter11]") {
     Workspace workspace("chapter11-connections");
     const auto registry = start_registry({.role = "registry"}, workspace.path());
-    regclient::RegistryClient client(registry->host_port());
+    wbclient::RegistryClient client(registry->host_port());
     // Workers' clients must be configured like the caller's: the registry sees who sent what.
     client.http().set_user_agent("fast-transfers-test/1.0");
     std::atomic<long> requests = 0, opened = 0;
-    client.http().add_observer([&](const regclient::Exchange& exchange) {
+    client.http().add_observer([&](const wbclient::Exchange& exchange) {
         ++requests;
         opened += exchange.new_connections;
     });
 
     // Twenty small layers: twenty-one blobs for four workers.
-    std::vector<regclient::ImageLayer> layers;
+    std::vector<wbclient::ImageLayer> layers;
     for (int i = 0; i < 20; ++i) {
-        regclient::LayerBuilder layer;
+        wbclient::LayerBuilder layer;
         layer.add_file("file-" + std::to_string(i), std::string(1000 + i, 'x'));
         layers.push_back({layer.write(workspace.path() / ("layer-" + std::to_string(i) + ".tar.gz")), "layer"});
     }
-    const auto image = regclient::assemble_image({}, std::move(layers));
-    regclient::write_image_layout(image, workspace.path() / "many.oci", "latest");
-    const auto destination = regclient::Reference::parse(registry->host_port() + "/many:latest");
+    const auto image = wbclient::assemble_image({}, std::move(layers));
+    wbclient::write_image_layout(image, workspace.path() / "many.oci", "latest");
+    const auto destination = wbclient::Reference::parse(registry->host_port() + "/many:latest");
 
     // A hundred HEADs on one client: one connection, opened by the first.
     for (int i = 0; i < 100; ++i) CHECK(client.blob_size("many", image.config_blob.digest) == std::nullopt);
@@ -211,13 +211,13 @@ TEST_CASE("chapter 11: a hundred HEADs reuse one connection; a parallel push ope
     CHECK(opened == 1);
 
     // The caller's connection is reused; each other worker opens one (if it got a blob at all).
-    regclient::push_layout(client, workspace.path() / "many.oci", destination, {.parallel_blobs = 4});
+    wbclient::push_layout(client, workspace.path() / "many.oci", destination, {.parallel_blobs = 4});
     const long after_first = opened;
     CHECK(after_first >= 1 + 1);
     CHECK(after_first <= 1 + 3);
     // Again: 21 HEADs answered 200 and the manifest PUT, on at most four connections.
     const long before = requests;
-    regclient::push_layout(client, workspace.path() / "many.oci", destination, {.parallel_blobs = 4});
+    wbclient::push_layout(client, workspace.path() / "many.oci", destination, {.parallel_blobs = 4});
     CHECK(requests - before == 22);
     CHECK(opened - after_first <= 3);
 
@@ -292,24 +292,24 @@ TEST_CASE("chapter 11: a copy between registries streams every blob, four at a t
     Workspace workspace("chapter11-copy");
     const auto source = start_registry({.role = "upstream"}, workspace.path());
     const auto destination = start_registry({.role = "registry"}, workspace.path());
-    std::vector<regclient::ImageLayer> layers;
+    std::vector<wbclient::ImageLayer> layers;
     for (int i = 0; i < 6; ++i) {
-        regclient::LayerBuilder layer;
+        wbclient::LayerBuilder layer;
         layer.add_file("file-" + std::to_string(i), std::string(200000 + i, static_cast<char>('a' + i)));
         layers.push_back({layer.write(workspace.path() / ("layer-" + std::to_string(i) + ".tar.gz")), "layer"});
     }
-    const auto image = regclient::assemble_image({}, std::move(layers));
-    regclient::write_image_layout(image, workspace.path() / "six.oci", "latest");
-    regclient::RegistryClient from(source->host_port());
-    regclient::RegistryClient to(destination->host_port());
-    const auto original = regclient::Reference::parse(source->host_port() + "/six:latest");
-    const auto copy = regclient::Reference::parse(destination->host_port() + "/six-copy:v1");
-    regclient::push_layout(from, workspace.path() / "six.oci", original);
+    const auto image = wbclient::assemble_image({}, std::move(layers));
+    wbclient::write_image_layout(image, workspace.path() / "six.oci", "latest");
+    wbclient::RegistryClient from(source->host_port());
+    wbclient::RegistryClient to(destination->host_port());
+    const auto original = wbclient::Reference::parse(source->host_port() + "/six:latest");
+    const auto copy = wbclient::Reference::parse(destination->host_port() + "/six-copy:v1");
+    wbclient::push_layout(from, workspace.path() / "six.oci", original);
 
     std::vector<std::string> events;
-    const regclient::Digest copied = regclient::copy_image(
+    const wbclient::Digest copied = wbclient::copy_image(
         from, original, to, copy,
-        regclient::TransferOptions{.parallel_blobs = 4, .observe = [&](const regclient::BlobEvent& event) {
+        wbclient::TransferOptions{.parallel_blobs = 4, .observe = [&](const wbclient::BlobEvent& event) {
             events.push_back(event.action + " " + event.blob.digest.str());
         }});
     CHECK(copied == image.manifest_blob.digest);
@@ -318,7 +318,7 @@ TEST_CASE("chapter 11: a copy between registries streams every blob, four at a t
     const auto source_log = program_log(*source);
     const auto destination_log = program_log(*destination);
     INFO("source logged:\n" << summarize(source_log) << "destination logged:\n" << summarize(destination_log));
-    std::vector<regclient::Descriptor> blobs{image.config_blob};
+    std::vector<wbclient::Descriptor> blobs{image.config_blob};
     for (const auto& layer : image.layers) blobs.push_back(layer.built.blob);
     for (const auto& blob : blobs) {
         CHECK(std::count(events.begin(), events.end(), "copied " + blob.digest.str()) == 1);

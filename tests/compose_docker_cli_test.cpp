@@ -24,7 +24,7 @@ TEST_CASE("compose: docker pull, tag, push, image rm and pull of my-busybox, the
     auto upstream = start_registry({.role = "upstream"}, workspace.path(), "compose");
     auto registry = start_registry({.role = "registry"}, workspace.path(), "compose");
     REQUIRE(registry->engine() == "compose");
-    regclient::RegistryClient seeder(upstream->host_port());
+    wbclient::RegistryClient seeder(upstream->host_port());
     seed_busybox(seeder);
 
     const std::string source = "localhost:" + upstream->host_port().substr(10) + "/library/busybox:latest";
@@ -67,7 +67,7 @@ TEST_CASE("compose: docker pull, tag, push, image rm and pull of my-busybox, the
     CHECK(by_docker("GET", "/v2/my-busybox/blobs/sha256:", 200) == 2);
     // docker keeps images uncompressed: it pushes the same config (same image ID, same
     // diff_ids) but gzips the layer anew, so the manifest digest differs from the upstream's.
-    regclient::RegistryClient reader(registry->host_port());
+    wbclient::RegistryClient reader(registry->host_port());
     const auto pushed = reader.get_manifest("my-busybox", "latest");
     const auto original = seeder.get_manifest("library/busybox", "latest");
     CHECK(pushed.parsed.config->digest == original.parsed.config->digest);

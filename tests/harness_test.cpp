@@ -9,7 +9,7 @@
 
 #include <boost/process.hpp>
 
-#include "regclient/http.hpp"
+#include "wbclient/http.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -27,7 +27,7 @@ TEST_CASE("harness: two registries run side by side, each with its own port and 
     CHECK(first->host_port() != second->host_port());
     CHECK(first->storage_root() != second->storage_root());
 
-    regclient::HttpClient http;
+    wbclient::HttpClient http;
     const auto answer = http.perform({.method = "GET", .url = first->url() + "/v2/_catalog"});
     CHECK(answer.status == 200);
     CHECK(answer.body == "{\"repositories\":[]}\n");
@@ -77,7 +77,7 @@ TEST_CASE("harness: the scripted server answers as told and remembers requests",
     ScriptedServer server([](const std::string& method, const std::string& target) {
         return ScriptedResponse{.status = method == "GET" ? 418u : 200u, .body = target};
     });
-    regclient::HttpClient http;
+    wbclient::HttpClient http;
     const auto response = http.perform({.method = "GET", .url = "http://" + server.host_port() + "/v2/x?y=1"});
     CHECK(response.status == 418);
     CHECK(response.body == "/v2/x?y=1");
@@ -105,7 +105,7 @@ TEST_CASE("harness: a registry survives stop, kill and start, and garbage-collec
           "[harness]") {
     Workspace workspace("harness-restart");
     auto registry = start_registry({}, workspace.path());
-    regclient::RegistryClient client(registry->host_port());
+    wbclient::RegistryClient client(registry->host_port());
     seed_busybox(client, "kept", "latest");
     const auto before = registry->access_log().size();
 
@@ -150,7 +150,7 @@ TEST_CASE("harness: registry_up (./workbook up) serves both registries, logs liv
     };
     REQUIRE(wait_for("follows"));
     // The upstream was seeded: busybox is there to copy.
-    regclient::RegistryClient upstream("127.0.0.1:" + upstream_port);
+    wbclient::RegistryClient upstream("127.0.0.1:" + upstream_port);
     CHECK(upstream.get_manifest("library/busybox", "latest").parsed.layers.size() == 1);
     // A request to the registry shows up in the live log.
     const RunResult ping = run_program({chapter_program("00_run_a_registry").string(), "127.0.0.1:" + registry_port});

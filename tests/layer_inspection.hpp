@@ -2,7 +2,7 @@
 // diff_id (the SHA-256 of the gunzipped tar) and every entry's header.
 #pragma once
 
-#include "regclient/digest.hpp"
+#include "wbclient/digest.hpp"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -26,7 +26,7 @@ struct TarEntry {
 };
 struct ReadLayer {
     std::vector<TarEntry> entries;
-    regclient::Digest diff_id;  // SHA-256 of the gunzipped bytes
+    wbclient::Digest diff_id;  // SHA-256 of the gunzipped bytes
 };
 
 struct ArchiveReadFree {
@@ -35,7 +35,7 @@ struct ArchiveReadFree {
 
 inline ReadLayer read_layer(const std::filesystem::path& gzipped) {
     // Pass 1: gunzip as a raw stream and hash the tar itself.
-    regclient::Sha256 hash;
+    wbclient::Sha256 hash;
     {
         std::unique_ptr<archive, ArchiveReadFree> raw(archive_read_new());
         archive_read_support_filter_gzip(raw.get());

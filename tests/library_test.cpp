@@ -1,10 +1,10 @@
 // The shared library's pieces on their own: digests, references, manifests, layers, layouts.
-#include "regclient/digest.hpp"
-#include "regclient/layer_builder.hpp"
-#include "regclient/layer_extractor.hpp"
-#include "regclient/manifest.hpp"
-#include "regclient/oci_layout.hpp"
-#include "regclient/reference.hpp"
+#include "wbclient/digest.hpp"
+#include "wbclient/layer_builder.hpp"
+#include "wbclient/layer_extractor.hpp"
+#include "wbclient/manifest.hpp"
+#include "wbclient/oci_layout.hpp"
+#include "wbclient/reference.hpp"
 #include "workbook_paths.hpp"
 #include "workspace.hpp"
 
@@ -14,7 +14,7 @@
 
 #include <fstream>
 
-using namespace regclient;
+using namespace wbclient;
 namespace fs = std::filesystem;
 
 TEST_CASE("digests: SHA-256 of known bytes, and strict parsing", "[library]") {

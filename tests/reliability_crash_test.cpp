@@ -15,9 +15,9 @@
 #include "large_image.hpp"
 #include "registry_instance.hpp"
 
-#include "regclient/image_builder.hpp"
-#include "regclient/image_transfer.hpp"
-#include "regclient/oci_layout.hpp"
+#include "wbclient/image_builder.hpp"
+#include "wbclient/image_transfer.hpp"
+#include "wbclient/oci_layout.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -37,30 +37,30 @@ constexpr std::uint64_t big_layer = 32 * 1024 * 1024;
 struct CrashScene {
     std::unique_ptr<RegistryInstance> upstream;
     std::unique_ptr<RegistryInstance> local;
-    regclient::BuiltImage big;
-    regclient::Digest busybox;
+    wbclient::BuiltImage big;
+    wbclient::Digest busybox;
     fs::path client_folder;
 
     std::string source() const { return upstream->host_port() + "/big/image:latest"; }
     std::string destination() const { return local->host_port() + "/big:latest"; }
-    const regclient::Descriptor& layer(std::size_t n) const { return big.layers.at(n).built.blob; }
+    const wbclient::Descriptor& layer(std::size_t n) const { return big.layers.at(n).built.blob; }
 };
 
 CrashScene set_up(const Workspace& workspace, bool big_already_local) {
     auto upstream_registry = start_registry({.role = "upstream"}, workspace.path());
     auto local_registry = start_registry({.role = "registry"}, workspace.path());
-    regclient::BuiltImage big =
+    wbclient::BuiltImage big =
         build_large_image(workspace.path() / "image", {small_layer, big_layer}, 6);
     const std::string source = upstream_registry->host_port() + "/big/image:latest";
     const std::string destination = local_registry->host_port() + "/big:latest";
-    regclient::RegistryClient upstream(upstream_registry->host_port());
+    wbclient::RegistryClient upstream(upstream_registry->host_port());
     upstream.http().set_user_agent(harness_user_agent);
-    regclient::push_image(upstream, regclient::Reference::parse(source), big);
-    regclient::RegistryClient local(local_registry->host_port());
+    wbclient::push_image(upstream, wbclient::Reference::parse(source), big);
+    wbclient::RegistryClient local(local_registry->host_port());
     local.http().set_user_agent(harness_user_agent);
-    const regclient::Digest busybox = seed_busybox(local, "my-busybox", "latest");
+    const wbclient::Digest busybox = seed_busybox(local, "my-busybox", "latest");
     if (big_already_local)
-        regclient::push_image(local, regclient::Reference::parse(destination), big);
+        wbclient::push_image(local, wbclient::Reference::parse(destination), big);
     const fs::path client_folder = workspace.path() / "client";
     fs::create_directories(client_folder);
     return CrashScene{std::move(upstream_registry), std::move(local_registry), std::move(big),
@@ -89,7 +89,7 @@ std::optional<fs::path> growing_upload(const RegistryInstance& registry,
 
 // The client's temporary copy of `blob` in an OCI layout being staged below `folder`.
 std::optional<fs::path> growing_partial_blob(const fs::path& folder,
-                                             const regclient::Descriptor& blob) {
+                                             const wbclient::Descriptor& blob) {
     std::error_code error;
     for (const auto& staging : fs::directory_iterator(folder, error)) {
         const fs::path partial = staging.path() / "blobs/sha256" /
@@ -139,19 +139,19 @@ void check_reported_cleanly(const RunResult& result, const CrashScene& scene,
 // After the restart: the image as pushed, pulled back by the library, every blob re-hashed;
 // and busybox, pushed before the crash, still whole.
 void check_nothing_lost(const CrashScene& scene, const Workspace& workspace) {
-    regclient::RegistryClient local(scene.local->host_port());
+    wbclient::RegistryClient local(scene.local->host_port());
     local.http().set_user_agent(harness_user_agent);
     const fs::path big_copy = workspace.path() / "verify-big.oci";
-    CHECK(regclient::pull_to_layout(local, regclient::Reference::parse(scene.destination()),
+    CHECK(wbclient::pull_to_layout(local, wbclient::Reference::parse(scene.destination()),
                                     big_copy) == scene.big.manifest_blob.digest);
-    CHECK(regclient::verify_oci_layout(big_copy) == 4);  // manifest, config, two layers
+    CHECK(wbclient::verify_oci_layout(big_copy) == 4);  // manifest, config, two layers
     const fs::path busybox_copy = workspace.path() / "verify-busybox.oci";
-    CHECK(regclient::pull_to_layout(
-              local, regclient::Reference::parse(scene.local->host_port() + "/my-busybox:latest"),
+    CHECK(wbclient::pull_to_layout(
+              local, wbclient::Reference::parse(scene.local->host_port() + "/my-busybox:latest"),
               busybox_copy) == scene.busybox);
-    CHECK(regclient::verify_oci_layout(busybox_copy) == 3);
+    CHECK(wbclient::verify_oci_layout(busybox_copy) == 3);
     // The client's own pull, from the second run, verifies too.
-    CHECK(regclient::verify_oci_layout(scene.client_folder / "big.oci") == 4);
+    CHECK(wbclient::verify_oci_layout(scene.client_folder / "big.oci") == 4);
     // No request, before or after the crash, was answered with a server error.
     for (const auto& exchange : scene.local->access_log()) {
         INFO(exchange.method << " " << exchange.uri << " " << exchange.status << " "

@@ -10,11 +10,11 @@
 #include "test_support.hpp"
 #include "workspace.hpp"
 
-#include "regclient/image_builder.hpp"
-#include "regclient/image_transfer.hpp"
-#include "regclient/layer_extractor.hpp"
-#include "regclient/layer_reader.hpp"
-#include "regclient/oci_layout.hpp"
+#include "wbclient/image_builder.hpp"
+#include "wbclient/image_transfer.hpp"
+#include "wbclient/layer_extractor.hpp"
+#include "wbclient/layer_reader.hpp"
+#include "wbclient/oci_layout.hpp"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -35,7 +35,7 @@ using harness::ScriptedRequest;
 using harness::ScriptedResponse;
 using Delivery = ScriptedResponse::Delivery;
 using nlohmann::json;
-namespace media_type = regclient::media_type;
+namespace media_type = wbclient::media_type;
 
 namespace {
 
@@ -63,12 +63,12 @@ class FakeRegistry {
 public:
     void add_blob(const std::string& bytes) {
         std::lock_guard lock(mutex_);
-        blobs_[regclient::digest_of(bytes).str()] = bytes;
+        blobs_[wbclient::digest_of(bytes).str()] = bytes;
     }
     // Stores `bytes` under `tag` (and its digest); returns the digest.
     std::string add_manifest(const std::string& tag, const std::string& content_type, const std::string& bytes) {
         std::lock_guard lock(mutex_);
-        const std::string digest = regclient::digest_of(bytes).str();
+        const std::string digest = wbclient::digest_of(bytes).str();
         manifests_[tag] = manifests_[digest] = {content_type, bytes};
         return digest;
     }
@@ -83,13 +83,13 @@ public:
         if (const auto at = path.find("/manifests/"); at != std::string::npos) {
             const std::string reference = path.substr(at + 11);
             if (request.method == "PUT") {
-                const std::string digest = regclient::digest_of(request.body).str();
+                const std::string digest = wbclient::digest_of(request.body).str();
                 manifests_[reference] = manifests_[digest] = {request.header("Content-Type"), request.body};
                 return {.status = 201, .headers = {{"Docker-Content-Digest", digest}, {"Location", path}}};
             }
             const auto found = manifests_.find(reference);
             if (found == manifests_.end()) return json_error(404, "MANIFEST_UNKNOWN");
-            const std::string digest = regclient::digest_of(found->second.second).str();
+            const std::string digest = wbclient::digest_of(found->second.second).str();
             if (request.header("If-None-Match") == "\"" + digest + "\"") return {.status = 304};
             return {.headers = {{"Content-Type", found->second.first},
                                 {"Docker-Content-Digest", digest},
@@ -102,7 +102,7 @@ public:
                         .headers = {{"Location", path.substr(0, path.find("/uploads/") + 9) + "session-1"},
                                     {"Docker-Upload-Uuid", "session-1"}}};
             if (request.method == "PUT") {
-                blobs_[regclient::digest_of(request.body).str()] = request.body;
+                blobs_[wbclient::digest_of(request.body).str()] = request.body;
                 return {.status = 201};
             }
         }
@@ -237,16 +237,16 @@ void write_file(const fs::path& file, const std::string& bytes) {
 }
 
 // A Docker schema2 image of one layer with exactly these bytes, pushed as repository:latest.
-void push_image_with_layer(regclient::RegistryClient& registry, const std::string& repository,
+void push_image_with_layer(wbclient::RegistryClient& registry, const std::string& repository,
                            const std::string& layer_bytes, const fs::path& folder) {
     const fs::path file = folder / (repository + ".layer");
     write_file(file, layer_bytes);
-    regclient::BuiltLayer layer{.file = file,
-                                .blob = regclient::descriptor_of(media_type::docker_layer_gzip, layer_bytes),
-                                .diff_id = regclient::digest_of(layer_bytes)};
-    const regclient::BuiltImage image = regclient::assemble_image(
-        {.format = regclient::ImageFormat::docker_schema2, .cmd = {"/hello"}}, {{layer, "hostile"}});
-    regclient::push_image(registry, regclient::Reference::parse(registry.base_url().substr(7) + "/" + repository),
+    wbclient::BuiltLayer layer{.file = file,
+                                .blob = wbclient::descriptor_of(media_type::docker_layer_gzip, layer_bytes),
+                                .diff_id = wbclient::digest_of(layer_bytes)};
+    const wbclient::BuiltImage image = wbclient::assemble_image(
+        {.format = wbclient::ImageFormat::docker_schema2, .cmd = {"/hello"}}, {{layer, "hostile"}});
+    wbclient::push_image(registry, wbclient::Reference::parse(registry.base_url().substr(7) + "/" + repository),
                           image);
 }
 
@@ -298,13 +298,13 @@ TEST_CASE("hostile input, broken registries, tampered storage and hostile layers
     harness::Workspace workspace("reliability-hostile");
     const auto registry = harness::start_registry({.role = "registry"}, workspace.path());
     const std::string real = registry->host_port();
-    regclient::RegistryClient client(real);
+    wbclient::RegistryClient client(real);
     client.http().set_user_agent(harness::harness_user_agent);
-    const regclient::Digest seeded = harness::seed_busybox(client, "my-busybox", "latest");
+    const wbclient::Digest seeded = harness::seed_busybox(client, "my-busybox", "latest");
     harness::seed_busybox(client, "victim", "latest");
-    const regclient::FetchedManifest busybox = client.get_manifest("my-busybox", "latest");
-    const regclient::Descriptor config = *busybox.parsed.config;
-    const regclient::Descriptor layer = busybox.parsed.layers.at(0);
+    const wbclient::FetchedManifest busybox = client.get_manifest("my-busybox", "latest");
+    const wbclient::Descriptor config = *busybox.parsed.config;
+    const wbclient::Descriptor layer = busybox.parsed.layers.at(0);
 
     // Hostile layers on the real registry, for chapter 02, which lists any image's layer.
     const fs::path layers = workspace.path() / "layers";
@@ -349,7 +349,7 @@ TEST_CASE("hostile input, broken registries, tampered storage and hostile layers
     fake->add_manifest("array", docker, "[1, 2, 3]");
     harness::ScriptedServer fake_server([fake](const ScriptedRequest& r) { return (*fake)(r); });
 
-    const auto flip_in_storage = [&](const regclient::Digest& digest, std::size_t at) {
+    const auto flip_in_storage = [&](const wbclient::Digest& digest, std::size_t at) {
         return [&registry, digest, at] { test_support::flip_byte(registry->blob_data(digest), at); };
     };
     // A byte inside a media type's letters: the manifest stays valid JSON.
@@ -449,7 +449,7 @@ TEST_CASE("hostile input, broken registries, tampered storage and hostile layers
         {"Docker-Content-Digest lies", c02, {"{server}/busybox:latest"}, "hash to",
          except(fake, "GET", "/manifests/", [](ScriptedResponse r) {
              for (auto& [name, value] : r.headers)
-                 if (name == "Docker-Content-Digest") value = regclient::digest_of("something else").str();
+                 if (name == "Docker-Content-Digest") value = wbclient::digest_of("something else").str();
              return r;
          })},
         {"manifest Content-Length shorter than the body", c01, {"{server}/busybox:latest", real + "/copy:latest"},
@@ -483,7 +483,7 @@ TEST_CASE("hostile input, broken registries, tampered storage and hostile layers
          except(fake, "GET", "/blobs/" + layer.digest.str(), redirect_loop("/v2/loop/blobs/" + layer.digest.str()))},
         {"stored manifest digest differs", c01, {real + "/my-busybox:latest", "{server}/copy:latest"},
          "registry stored manifest as", except(fake, "PUT", "/manifests/", [](ScriptedResponse r) {
-             r.headers = {{"Docker-Content-Digest", regclient::digest_of("other").str()}};
+             r.headers = {{"Docker-Content-Digest", wbclient::digest_of("other").str()}};
              return r;
          })},
 
@@ -541,13 +541,13 @@ TEST_CASE("hostile input, broken registries, tampered storage and hostile layers
 
     const auto check_registry_intact = [&] {
         for (const std::string repository : {"my-busybox", "victim"}) {
-            const regclient::FetchedManifest now = client.get_manifest(repository, "latest");
+            const wbclient::FetchedManifest now = client.get_manifest(repository, "latest");
             CHECK(now.digest == seeded);
             for (const auto& blob : now.parsed.references())
                 client.fetch_blob(repository, blob, [](const char*, std::size_t) {});  // verifies the digest
         }
         for (const std::string repository : {"copy", "huge", "victim-copy"}) {
-            const regclient::Response tags =
+            const wbclient::Response tags =
                 client.http().perform({.url = client.url(repository, "tags/list")});
             // No tag may have appeared (an untagged repository may exist: blobs were copied).
             INFO(repository << " tags/list: " << tags.status << " " << tags.body);
@@ -613,10 +613,10 @@ TEST_CASE("hostile input, broken registries, tampered storage and hostile layers
     }
 
     // Layers no chapter program unpacks from a registry: straight into the extractor.
-    const auto extract = [](std::vector<TarEntry> entries, regclient::ExtractionLimits limits = {}) {
+    const auto extract = [](std::vector<TarEntry> entries, wbclient::ExtractionLimits limits = {}) {
         return [entries = std::move(entries), limits](const fs::path& folder) {
             write_file(folder / "layer.tar.gz", build_tar_gz(entries));
-            regclient::extract_layer(folder / "layer.tar.gz", folder / "rootfs", limits);
+            wbclient::extract_layer(folder / "layer.tar.gz", folder / "rootfs", limits);
         };
     };
     const fs::path absolute_victim = workspace.path() / "absolute-victim";
@@ -654,12 +654,12 @@ TEST_CASE("hostile input, broken registries, tampered storage and hostile layers
         {"layer that is not gzip",
          [](const fs::path& folder) {
              write_file(folder / "layer.tar.gz", "<html>not a layer</html>\n");
-             regclient::extract_layer(folder / "layer.tar.gz", folder / "rootfs");
+             wbclient::extract_layer(folder / "layer.tar.gz", folder / "rootfs");
          },
          "layer.tar.gz"},
         {"listing a gzip bomb",
          [](const fs::path&) {
-             regclient::list_layer(build_tar_gz({{.path = "zeros", .zeros = 64 << 20}}),
+             wbclient::list_layer(build_tar_gz({{.path = "zeros", .zeros = 64 << 20}}),
                                    {.max_uncompressed_bytes = 8 << 20});
          },
          "expands beyond the limit"},

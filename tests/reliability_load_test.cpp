@@ -11,10 +11,10 @@
 #include "workspace.hpp"
 #include "registry_instance.hpp"
 
-#include "regclient/catalog.hpp"
-#include "regclient/image_builder.hpp"
-#include "regclient/image_transfer.hpp"
-#include "regclient/oci_layout.hpp"
+#include "wbclient/catalog.hpp"
+#include "wbclient/image_builder.hpp"
+#include "wbclient/image_transfer.hpp"
+#include "wbclient/oci_layout.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -107,19 +107,19 @@ TEST_CASE("reliability: eight programs push and pull against one registry at onc
 
     // The upstream serves busybox and two images of incompressible layers; the local registry
     // already holds busybox for the reader.
-    regclient::RegistryClient upstream_client(upstream->host_port());
+    wbclient::RegistryClient upstream_client(upstream->host_port());
     upstream_client.http().set_user_agent(harness_user_agent);
-    const regclient::Digest busybox = seed_busybox(upstream_client);
-    const regclient::BuiltImage image_a =
+    const wbclient::Digest busybox = seed_busybox(upstream_client);
+    const wbclient::BuiltImage image_a =
         build_large_image(workspace.path() / "image-a", {6 * mebibyte, 3 * mebibyte}, 1);
-    const regclient::BuiltImage image_b =
+    const wbclient::BuiltImage image_b =
         build_large_image(workspace.path() / "image-b", {4 * mebibyte}, 2);
     const std::string up = upstream->host_port();
-    regclient::push_image(upstream_client, regclient::Reference::parse(up + "/medium/a:latest"),
+    wbclient::push_image(upstream_client, wbclient::Reference::parse(up + "/medium/a:latest"),
                           image_a);
-    regclient::push_image(upstream_client, regclient::Reference::parse(up + "/medium/b:latest"),
+    wbclient::push_image(upstream_client, wbclient::Reference::parse(up + "/medium/b:latest"),
                           image_b);
-    regclient::RegistryClient local_client(local->host_port());
+    wbclient::RegistryClient local_client(local->host_port());
     local_client.http().set_user_agent(harness_user_agent);
     CHECK(seed_busybox(local_client, "base/busybox", "latest") == busybox);
 
@@ -227,17 +227,17 @@ TEST_CASE("reliability: eight programs push and pull against one registry at onc
     // Every tag the registry lists resolves, pulled into a layout whose every blob verifies;
     // and the tags are exactly those pushed, each to its image.
     std::map<std::string, std::string> found;
-    for (const std::string& repository : regclient::list_repositories(local_client, 100)) {
-        const auto tags = regclient::list_tags(local_client, repository);
+    for (const std::string& repository : wbclient::list_repositories(local_client, 100)) {
+        const auto tags = wbclient::list_tags(local_client, repository);
         CHECK_FALSE(tags.empty());
         for (const std::string& tag : tags) {
             const std::string name = repository + ":" + tag;
             const fs::path layout = workspace.path() / "verify" / (std::to_string(found.size()) + ".oci");
             fs::create_directories(layout.parent_path());
-            const regclient::Digest digest = regclient::pull_to_layout(
-                local_client, regclient::Reference::parse(local->host_port() + "/" + name), layout);
+            const wbclient::Digest digest = wbclient::pull_to_layout(
+                local_client, wbclient::Reference::parse(local->host_port() + "/" + name), layout);
             INFO(name);
-            CHECK(regclient::verify_oci_layout(layout) >= 3);
+            CHECK(wbclient::verify_oci_layout(layout) >= 3);
             found[name] = digest.str();
         }
     }
@@ -250,7 +250,7 @@ TEST_CASE("reliability: eight programs push and pull against one registry at onc
         if (entry.path().filename() != "data") continue;
         ++blob_files;
         INFO(entry.path());
-        CHECK(regclient::digest_of_file(entry.path()).hex() ==
+        CHECK(wbclient::digest_of_file(entry.path()).hex() ==
               entry.path().parent_path().filename().string());
     }
     // busybox (config, layer, manifest), image A (3 + manifest), B (2 + manifest), chapter 03's.
