@@ -7,9 +7,11 @@
 //   (written by record_chapters); writes <program>.msc, <program>.views.html and
 //   <program>.replay.sh and <program>.narration.out (the program's lines alone) beside them. Compares each run with <golden-dir>/NN.conversation
 //   (NN: the program's first two characters) and exits non-zero, printing a diff, when one
-//   differs or is missing. --update-golden writes the golden files instead.
+//   differs or is missing. --update-golden writes the golden files instead. Every
+//   \exchange{NN,K,...} in <golden-dir>/../*.md must match exchange K of chapter NN's run.
 #include "conversation_page.hpp"
 #include "curl_replay.hpp"
+#include "exchange_claims.hpp"
 #include "golden_conversation.hpp"
 #include "recorded_conversation.hpp"
 #include "sequence_diagram.hpp"
@@ -17,6 +19,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <sstream>
 
 namespace fs = std::filesystem;
@@ -50,10 +53,12 @@ int main(int argc, char* argv[]) try {
     const fs::path golden_dir = argv[first + 1];
     const book::Replacements replacements = book::read_replacements(recorded / "replacements.json");
     int failures = 0;
+    std::map<std::string, book::Conversation> recorded_chapters;
     for (int i = first + 2; i < argc; ++i) {
         const std::string program = fs::path(argv[i]).filename().string();
         const std::string number = program.substr(0, 2);
-        const book::Conversation conversation = book::read_conversation(recorded, program, replacements);
+        const book::Conversation& conversation = recorded_chapters[number] =
+            book::read_conversation(recorded, program, replacements);
         const std::string anchor_prefix = "chapter" + number + "-x";
         const auto replay = book::replay_commands(conversation, replacements);
         write_text(recorded / (program + ".msc"), book::sequence_diagram(conversation, anchor_prefix));
@@ -80,6 +85,12 @@ int main(int argc, char* argv[]) try {
                       << golden.filename().string() << ")\n";
             ++failures;
         }
+    }
+    const fs::path chapters = golden_dir.parent_path();
+    if (const std::string report = book::check_claims(book::find_claims(chapters), recorded_chapters); !report.empty()) {
+        std::cerr << "conversation_views: the prose points at exchanges that no longer say what it claims:\n"
+                  << report;
+        ++failures;
     }
     return failures == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 } catch (const std::exception& error) {

@@ -72,7 +72,7 @@ struct LogGroup {
     bool used = false;
 };
 
-std::vector<LogGroup> group_log_by_request(const std::string& log) {
+std::vector<LogGroup> group_log_by_request(const std::string& log, const Replacements& replacements) {
     std::vector<LogGroup> groups;
     std::map<std::string, std::size_t> by_id;
     std::istringstream in(log);
@@ -90,7 +90,8 @@ std::vector<LogGroup> group_log_by_request(const std::string& log) {
                 group.logged.duration = readable_duration(completed.duration);
         std::string message = json.value("msg", "");
         if (json.contains("err.code")) message += " (" + json.value("err.code", "") + ")";
-        group.logged.messages.push_back(message);
+        // Messages quote paths and ports ("sync /tmp/.../data"): scrubbed like everything shown.
+        group.logged.messages.push_back(harness::scrub(message, replacements));
     }
     return groups;
 }
@@ -154,7 +155,7 @@ Conversation read_conversation(const fs::path& dir, const std::string& program,
     const bool blocks_match = printed.blocks.size() == observed.size();
 
     const fs::path log_file = dir / (program + ".registry.jsonl");
-    std::vector<LogGroup> log = group_log_by_request(fs::exists(log_file) ? read_text(log_file) : "");
+    std::vector<LogGroup> log = group_log_by_request(fs::exists(log_file) ? read_text(log_file) : "", replacements);
 
     for (std::size_t i = 0; i < observed.size(); ++i) {
         RecordedExchange exchange;
