@@ -132,7 +132,7 @@ for markdown in "${chapters[@]}"; do
       for tool in ours skopeo curl; do
         [[ $(grep -c "^[1-4] .* $tool " "$run") == 4 ]] || fail "$run lacks a $tool row for each of the 4 cases"
       done
-      grep -q '^Goals of issue 7' "$run" || fail "$run judges no goals"
+      grep -q "^The workbook's speed goals" "$run" || fail "$run judges no goals"
     elif [[ $file == *.out ]]; then
       grep -q '^< HTTP/1.1 ' "$run" || fail "$run shows no HTTP exchange"
     else
