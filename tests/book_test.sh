@@ -189,6 +189,30 @@ for markdown in "${chapters[@]}"; do
   echo "book.pages: $page: $snippets snippets, $recordings recorded runs checked"
 done
 
+# The reference page: every error code chapter 04 provokes (its program names each one it
+# asks for) is indexed, and every link of both indexes opens an exchange row that exists.
+if [[ ! -f $html/reference.html ]]; then
+  fail "no reference page reference.html (chapters/reference.md)"
+else
+  render reference.html
+  [[ $index_text == *"every endpoint and error code"* ]] || fail "the front page does not link the reference page"
+  codes=$(sed -n 's/^  \([A-Z_]\+\): [A-Z]\+ .*/\1/p' "$recorded/04_tour_of_the_api.narration.out" | sort -u)
+  [[ $(wc -w <<<"$codes") -ge 10 ]] || fail "chapter 04's run names fewer than ten error codes: $codes"
+  for code in $codes; do
+    [[ $dom == *"id=\"error-$code\""* ]] || fail "reference.html does not index the error code $code"
+  done
+  links=0
+  while read -r target anchor; do
+    links=$((links + 1))
+    grep -q "id=\"$anchor\"" "$html/$target" 2>/dev/null || fail "reference.html links to $target#$anchor, which does not exist"
+  done < <(grep -o 'href="chapter[0-9][0-9]\.html#chapter[0-9][0-9]-x[0-9]*"' <<<"$dom" | sed 's/href="\([^#]*\)#\([^"]*\)"/\1 \2/' | sort -u)
+  ((links >= 20)) || fail "reference.html links only $links exchanges"
+  for section in reference_endpoints reference_errors glossary; do
+    [[ $dom == *"id=\"$section\""* ]] || fail "reference.html has no section $section"
+  done
+  echo "book.pages: reference.html: $(wc -w <<<"$codes") error codes of chapter 04, $links exchange links checked"
+fi
+
 # Full-page screenshots of two chapters, kept in the build tree for a human to look at.
 screenshots=$build/book/screenshots
 mkdir -p "$screenshots"

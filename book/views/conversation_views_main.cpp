@@ -9,11 +9,13 @@
 //   (NN: the program's first two characters) and exits non-zero, printing a diff, when one
 //   differs or is missing. --update-golden writes the golden files instead. Every
 //   \exchange{NN,K,...} in <golden-dir>/../*.md must match exchange K of chapter NN's run.
+//   Also writes reference_endpoints.html and reference_errors.html (the reference pages).
 #include "conversation_page.hpp"
 #include "curl_replay.hpp"
 #include "exchange_claims.hpp"
 #include "golden_conversation.hpp"
 #include "recorded_conversation.hpp"
+#include "reference_pages.hpp"
 #include "sequence_diagram.hpp"
 
 #include <cstdlib>
@@ -86,6 +88,10 @@ int main(int argc, char* argv[]) try {
             ++failures;
         }
     }
+    // The reference pages (chapters/reference.md) index what all the runs together show.
+    write_text(recorded / "reference_endpoints.html", book::endpoints_html(recorded_chapters));
+    write_text(recorded / "reference_errors.html", book::error_codes_html(recorded_chapters));
+
     const fs::path chapters = golden_dir.parent_path();
     if (const std::string report = book::check_claims(book::find_claims(chapters), recorded_chapters); !report.empty()) {
         std::cerr << "conversation_views: the prose points at exchanges that no longer say what it claims:\n"

@@ -6,7 +6,10 @@
 
 #include <cstdio>
 #include <fstream>
+#include <algorithm>
+#include <cctype>
 #include <map>
+#include <regex>
 #include <sstream>
 #include <stdexcept>
 
@@ -21,6 +24,25 @@ std::string read_text(const fs::path& file) {
     std::ostringstream text;
     text << in.rdbuf();
     return text.str();
+}
+
+// The error codes registries send: the distribution specification's, and 2.8.2's own.
+const std::regex& error_code_pattern() {
+    static const std::regex pattern(
+        "\\b(BLOB_UNKNOWN|BLOB_UPLOAD_INVALID|BLOB_UPLOAD_UNKNOWN|DIGEST_INVALID|MANIFEST_BLOB_UNKNOWN|"
+        "MANIFEST_INVALID|MANIFEST_UNKNOWN|NAME_INVALID|NAME_UNKNOWN|SIZE_INVALID|UNAUTHORIZED|DENIED|"
+        "UNSUPPORTED|TOOMANYREQUESTS|PAGINATION_NUMBER_INVALID|UNAVAILABLE|UNKNOWN)\\b");
+    return pattern;
+}
+
+void add_unique(std::vector<std::string>& codes, const std::string& code) {
+    if (std::find(codes.begin(), codes.end(), code) == codes.end()) codes.push_back(code);
+}
+
+// The log writes a code in words ("blob unknown"); the wire, and the book, in capitals.
+std::string code_from_log_words(std::string words) {
+    for (char& c : words) c = c == ' ' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return words;
 }
 
 // The program's output interleaves its narration with one `curl -v` style block per
@@ -89,7 +111,10 @@ std::vector<LogGroup> group_log_by_request(const std::string& log, const Replace
             for (const auto& completed : harness::parse_registry_log(line))
                 group.logged.duration = readable_duration(completed.duration);
         std::string message = json.value("msg", "");
-        if (json.contains("err.code")) message += " (" + json.value("err.code", "") + ")";
+        if (json.contains("err.code")) {
+            message += " (" + json.value("err.code", "") + ")";
+            add_unique(group.logged.error_codes, code_from_log_words(json.value("err.code", "")));
+        }
         // Messages quote paths and ports ("sync /tmp/.../data"): scrubbed like everything shown.
         group.logged.messages.push_back(harness::scrub(message, replacements));
     }
@@ -183,6 +208,16 @@ Conversation read_conversation(const fs::path& dir, const std::string& program,
                     break;
                 }
         conversation.exchanges.push_back(std::move(exchange));
+    }
+    for (std::size_t i = 0; i < conversation.exchanges.size(); ++i) {
+        RecordedExchange& exchange = conversation.exchanges[i];
+        if (exchange.client.status < 400) continue;
+        if (exchange.logged) exchange.error_codes = exchange.logged->error_codes;
+        if (!exchange.error_codes.empty() || !blocks_match) continue;
+        for (const std::string& line : printed.narration_before[i + 1])
+            for (auto it = std::sregex_iterator(line.begin(), line.end(), error_code_pattern());
+                 it != std::sregex_iterator(); ++it)
+                add_unique(exchange.error_codes, it->str());
     }
     if (blocks_match) {
         conversation.closing_narration = printed.narration_before.back();

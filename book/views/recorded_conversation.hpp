@@ -19,6 +19,7 @@ using Replacements = std::vector<std::pair<std::string, std::string>>;
 struct LoggedRequest {
     std::string duration;               ///< "http.response.duration", rounded: "1.20 ms"
     std::vector<std::string> messages;  ///< each line's "msg", with err.code where present
+    std::vector<std::string> error_codes;  ///< err.code in capitals: "BLOB_UNKNOWN"
 };
 
 struct RecordedExchange {
@@ -31,6 +32,10 @@ struct RecordedExchange {
     std::vector<std::string> narration;    ///< the program's lines printed just before it
     std::string shown;                     ///< the curl -v style block the program printed
     std::optional<LoggedRequest> logged;   ///< only for the registry whose log is recorded
+    /// The registry's error codes for a refusal (status >= 400), "BLOB_UNKNOWN": from its log's
+    /// err.code, or else from the program's narration right after the exchange, which prints
+    /// the error body.
+    std::vector<std::string> error_codes;
 };
 
 struct Conversation {
