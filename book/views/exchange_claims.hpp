@@ -2,6 +2,9 @@
 // \exchange{NN,K,METHOD path-template STATUS} (a Doxygen alias: a link to row K of chapter
 // NN's summary table). The book's build checks every such pointer against the new
 // recording, so prose cannot keep claiming what the registry stopped doing.
+// Point only at exchanges whose number is the same in every run: where two parties are talked
+// to at once (chapter 01's upstream GET beside its upload, chapter 10's copies) the numbers
+// after the first overlap can swap from run to run.
 #pragma once
 
 #include "recorded_conversation.hpp"

@@ -61,10 +61,11 @@ std::string sequence_diagram(const Conversation& conversation, const std::string
         if (std::find(hosts.begin(), hosts.end(), exchange.client.host) == hosts.end())
             hosts.push_back(exchange.client.host);
     std::map<std::string, std::string> entity;
-    // mscgen draws 600 px times hscale; the page's column is about 950 px. Wider for more
-    // parties, so an arrow's label still fits between its two lifelines.
-    const char* hscale = hosts.size() <= 2 ? "1.6" : "2.2";
-    std::string msc = std::string("msc {\n  hscale=\"") + hscale + "\", wordwraparcs=\"true\";\n  program [label=\"program\"]";
+    // The page's column is about 950 px wide: draw at that width (Doxygen's mscgen rounds
+    // hscale down to a whole number, so width it is). Wider for more parties, so an arrow's
+    // label still fits between its two lifelines; the stylesheet scales it to the column.
+    const char* width = hosts.size() <= 2 ? "950" : "1250";
+    std::string msc = std::string("msc {\n  width=\"") + width + "\", wordwraparcs=\"true\";\n  program [label=\"program\"]";
     for (std::size_t i = 0; i < hosts.size(); ++i) {
         entity[hosts[i]] = "party" + std::to_string(i);
         msc += ", " + entity[hosts[i]] + " [label=" + msc_string(lifeline_of(hosts[i]) + " (" + hosts[i] + ")") + "]";
