@@ -34,13 +34,15 @@ std::vector<std::string> lines_of(const std::string& text) {
     return lines;
 }
 
-// The registry's log lines for finished requests that a chapter made (not the harness's).
+// The registry's log lines about the requests a chapter made (not the harness's): each
+// request's completion line, and every line it logged on the way ("error authorizing
+// context", "upload resumed at wrong offest", ...), which chapters talk about too.
 std::string request_lines_since(const harness::RegistryInstance& registry, std::size_t& seen) {
     const auto lines = lines_of(registry.log());
     std::string chapter_lines;
     for (; seen < lines.size(); ++seen) {
         const std::string& line = lines[seen];
-        if (line.find("\"msg\":\"response completed") != std::string::npos &&
+        if (line.find("\"http.request.method\":") != std::string::npos &&
             line.find(harness::harness_user_agent) == std::string::npos)
             // Pretty-printed: the book shows these lines to be read, field by field.
             chapter_lines += nlohmann::json::parse(line).dump(2) + "\n";

@@ -177,7 +177,12 @@ Conversation read_conversation(const fs::path& dir, const std::string& program,
         for (std::string line; std::getline(in, line);) lines.push_back(nlohmann::json::parse(line));
     }
     const PrintedRun printed = split_printed_run(read_text(dir / (program + ".out")));
-    const bool blocks_match = printed.blocks.size() == observed.size();
+    // Block i is exchange i when the program printed them in the order it recorded them; a
+    // program whose threads print out of order gets its narration kept whole instead.
+    bool blocks_match = printed.blocks.size() == observed.size();
+    for (std::size_t i = 0; blocks_match && i < observed.size(); ++i)
+        blocks_match = printed.blocks[i].starts_with(
+            "> " + observed[i].method + " " + scrub_text(observed[i].uri, replacements) + " HTTP/1.1\n");
 
     const fs::path log_file = dir / (program + ".registry.jsonl");
     std::vector<LogGroup> log = group_log_by_request(fs::exists(log_file) ? read_text(log_file) : "", replacements);
