@@ -82,13 +82,15 @@ std::string sequence_diagram(const Conversation& conversation, const std::string
     for (const Stretch& stretch : find_repeats(keys)) {
         std::vector<const RecordedExchange*> shown;
         for (std::size_t i = 0; i < stretch.length; ++i) shown.push_back(&conversation.exchanges[stretch.first + i]);
+        // What the program said before the stretch belongs above its "× N" line.
+        note(shown.front()->narration);
         if (stretch.times > 1)
             msc += "  --- [label=" + msc_string("\u00d7 " + std::to_string(stretch.times) + blob_or_manifest(shown) +
                                             (stretch.length == 1 ? ": the next request repeats, drawn once"
                                                                  : ": the next " + std::to_string(stretch.length) +
                                                                        " requests repeat, drawn once")) + "];\n";
         for (const RecordedExchange* exchange : shown) {
-            note(exchange->narration);
+            if (exchange != shown.front()) note(exchange->narration);
             const std::string path = stretch.times > 1 ? path_template(exchange->client.uri)
                                                        : shortened_path(exchange->client.uri);
             std::string label = exchange->client.method + " " + path + "  \u2192 " +
