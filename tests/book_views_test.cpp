@@ -145,3 +145,21 @@ TEST_CASE("book views: a claim in the prose is checked against the recording", "
     CHECK_THAT(report, !Catch::Contains("01-test.md:2"));
     CHECK_THAT(book::check_claims(claims, {}), Catch::Contains("was not recorded"));
 }
+
+TEST_CASE("book views: a claim about a header or a log line is checked too", "[book]") {
+    book::Conversation conversation = rehost();
+    conversation.exchanges[9].client.response_headers = {{"Docker-Content-Digest", layer}};
+    conversation.exchanges[9].logged = book::LoggedRequest{.duration = "1 ms", .messages = {"response completed"}};
+    const auto claim = [](const std::string& says) {
+        return std::vector<book::ExchangeClaim>{{"01-test.md", 7, "01", 10, says}};
+    };
+    const std::string put = "PUT /v2/my-busybox/manifests/latest 201";
+    CHECK(book::check_claims(claim(put + "; header: Docker-Content-Digest"), {{"01", conversation}}).empty());
+    CHECK(book::check_claims(claim(put + "; header: docker-content-digest: " + layer), {{"01", conversation}}).empty());
+    CHECK(book::check_claims(claim(put + "; logged: response completed"), {{"01", conversation}}).empty());
+    CHECK_THAT(book::check_claims(claim(put + "; header: Docker-Content-Digest: " + config), {{"01", conversation}}),
+               Catch::Contains("has no \"header: Docker-Content-Digest: " + config));
+    CHECK_THAT(book::check_claims(claim(put + "; header: Etag"), {{"01", conversation}}), Catch::Contains("01-test.md:7"));
+    CHECK_THAT(book::check_claims(claim(put + "; logged: with error"), {{"01", conversation}}),
+               Catch::Contains("has no \"logged: with error\""));
+}

@@ -46,10 +46,35 @@ std::string check_claims(const std::vector<ExchangeClaim>& claims,
             report += "  " + where + ", but the run has " + std::to_string(exchanges.size()) + " exchanges\n";
             continue;
         }
-        const auto& client = exchanges[static_cast<std::size_t>(claim.number) - 1].client;
+        const RecordedExchange& exchange = exchanges[static_cast<std::size_t>(claim.number) - 1];
+        const auto& client = exchange.client;
         const std::string is =
             client.method + " " + path_template(client.uri) + " " + std::to_string(client.status);
-        if (is != claim.says) report += "  " + where + ", which is now \"" + is + "\"\n";
+        // "<method> <path> <status>", then "; header: <name>[: <value>]" or "; logged: <text>".
+        std::vector<std::string> parts;
+        for (std::size_t at = 0; at <= claim.says.size();) {
+            const auto end = std::min(claim.says.find("; ", at), claim.says.size());
+            parts.push_back(claim.says.substr(at, end - at));
+            at = end + 2;
+        }
+        if (parts.front() != is) {
+            report += "  " + where + ", which is now \"" + is + "\"\n";
+            continue;
+        }
+        for (std::size_t i = 1; i < parts.size(); ++i) {
+            const std::string& part = parts[i];
+            bool holds = false;
+            if (part.starts_with("header: ")) {
+                const std::string wanted = part.substr(8);
+                const auto colon = wanted.find(": ");
+                const auto value = client.response_header(wanted.substr(0, colon));
+                holds = value && (colon == std::string::npos || value->find(wanted.substr(colon + 2)) != std::string::npos);
+            } else if (part.starts_with("logged: ") && exchange.logged) {
+                for (const std::string& message : exchange.logged->messages)
+                    holds = holds || message.find(part.substr(8)) != std::string::npos;
+            }
+            if (!holds) report += "  " + where + ", but the exchange's answer or log has no \"" + part + "\"\n";
+        }
     }
     return report;
 }

@@ -1,6 +1,7 @@
 // A chapter's sentence can point at the recorded exchange that shows what it says, with
 // \exchange{NN,K,METHOD path-template STATUS} (a Doxygen alias: a link to row K of chapter
-// NN's summary table). The book's build checks every such pointer against the new
+// NN's summary table), optionally followed by "; header: Name" or "; header: Name: value"
+// (the answer carries it) and "; logged: text" (a line the registry logged for it says it). The book's build checks every such pointer against the new
 // recording, so prose cannot keep claiming what the registry stopped doing.
 // Point only at exchanges whose number is the same in every run: where two parties are talked
 // to at once (chapter 01's upstream GET beside its upload, chapter 10's copies) the numbers
