@@ -45,7 +45,8 @@ std::string conversation_html(const Conversation& conversation, const std::vecto
             "<th>received</th><th>time (registry)</th><th>registry log</th></tr>\n";
     for (const RecordedExchange& exchange : conversation.exchanges) {
         const auto& client = exchange.client;
-        const std::string status = std::to_string(client.status) + (exchange.reason.empty() ? "" : " " + exchange.reason);
+        const std::string status = client.status == 0 ? std::string("no answer")
+                                   : std::to_string(client.status) + (exchange.reason.empty() ? "" : " " + exchange.reason);
         html += "<tr id=\"" + anchor_prefix + std::to_string(exchange.number) + "\">";
         html += "<td>" + std::to_string(exchange.number) + "</td>";
         html += "<td>" + escaped(lifeline_of(client.host)) + "</td>";

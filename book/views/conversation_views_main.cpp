@@ -61,7 +61,7 @@ int main(int argc, char* argv[]) try {
         const std::string number = program.substr(0, 2);
         const book::Conversation& conversation = recorded_chapters[number] =
             book::read_conversation(recorded, program, replacements);
-        const std::string anchor_prefix = "chapter" + number + "-x";
+        const std::string anchor_prefix = book::exchange_anchor_prefix(number);
         const auto replay = book::replay_commands(conversation, replacements);
         write_text(recorded / (program + ".msc"), book::sequence_diagram(conversation, anchor_prefix));
         write_text(recorded / (program + ".views.html"),
@@ -77,7 +77,7 @@ int main(int argc, char* argv[]) try {
         }
         if (!fs::exists(golden)) {
             std::cerr << "conversation_views: no golden conversation " << golden << " for " << program
-                      << "; write it with: conversation_views --update-golden ...\n";
+                      << "; write it from this recording with: cmake --build build --target book_golden\n";
             ++failures;
             continue;
         }

@@ -53,6 +53,11 @@ Conversation read_conversation(const std::filesystem::path& dir, const std::stri
 /// The program's own lines, without the exchanges: what it said it did.
 std::string narration_text(const Conversation& conversation);
 
+/// The start of the id of each row of chapter NN's summary table, "chapter04-x", which the
+/// number of the exchange completes: what diagrams, reference pages and \exchange{} link to
+/// (book/CMakeLists.txt writes the same form into the \exchange alias).
+inline std::string exchange_anchor_prefix(const std::string& chapter) { return "chapter" + chapter + "-x"; }
+
 /// The lifeline an exchange belongs to, from its (scrubbed) host: "registry", "upstream", ...
 std::string lifeline_of(const std::string& host);
 

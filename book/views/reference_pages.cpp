@@ -11,7 +11,7 @@ namespace {
 
 // A link to exchange K of chapter NN's summary table: "04 #36".
 std::string exchange_link(const std::string& chapter, int number) {
-    return "<a class=\"exchange\" href=\"chapter" + chapter + ".html#chapter" + chapter + "-x" +
+    return "<a class=\"exchange\" href=\"chapter" + chapter + ".html#" + exchange_anchor_prefix(chapter) +
            std::to_string(number) + "\">" + chapter + "&#160;#" + std::to_string(number) + "</a>";
 }
 

@@ -93,8 +93,10 @@ std::string sequence_diagram(const Conversation& conversation, const std::string
             if (exchange != shown.front()) note(exchange->narration);
             const std::string path = stretch.times > 1 ? path_template(exchange->client.uri)
                                                        : shortened_path(exchange->client.uri);
+            // Status 0: no HTTP answer at all (refused connection, failed TLS handshake).
             std::string label = exchange->client.method + " " + path + "  \u2192 " +
-                                std::to_string(exchange->client.status);
+                                (exchange->client.status == 0 ? std::string("no answer")
+                                                              : std::to_string(exchange->client.status));
             if (stretch.times > 1) label += "  (#" + std::to_string(exchange->number) + " \u2026)";
             else label = "#" + std::to_string(exchange->number) + " " + label;
             msc += "  program => " + entity[exchange->client.host] + " [label=" + msc_string(label) +
