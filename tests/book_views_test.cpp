@@ -100,6 +100,15 @@ TEST_CASE("book views: repeated stretches are found, in any order within a copy"
     CHECK_THAT(diagram, Catch::Contains("\u00d7 2 blobs: the next 4 requests repeat"));
     CHECK_THAT(diagram, Catch::Contains("HEAD /v2/my-busybox/blobs/<digest>  \u2192 404"));
     CHECK_THAT(diagram, Catch::Contains("URL=\"#chapter01-x10\""));
+
+    // One HEAD per tag is one request repeated, whatever the tag.
+    book::Conversation tags;
+    for (const char* tag : {"v1", "edge", "latest"})
+        tags.exchanges.push_back(exchange(static_cast<int>(tags.exchanges.size()) + 1, "localhost:5000", "HEAD",
+                                          std::string("/v2/tour/alpha/manifests/") + tag, 200));
+    CHECK_THAT(book::sequence_diagram(tags, "chapter04-x"),
+               Catch::Contains("\u00d7 3 manifests: the next request repeats") &&
+                   Catch::Contains("HEAD /v2/tour/alpha/manifests/<reference>  \u2192 200  (#1 \u2026)"));
 }
 
 TEST_CASE("book views: paths are templated and shortened", "[book]") {

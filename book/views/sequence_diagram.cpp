@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <map>
+#include <regex>
 
 namespace book {
 namespace {
@@ -41,9 +42,18 @@ std::string note_text(const std::vector<std::string>& narration) {
     return text;
 }
 
-std::string blob_or_manifest(const std::vector<const RecordedExchange*>& stretch) {
+// For repeats, one manifest is like another: "HEAD .../manifests/<reference>" once per tag.
+std::string repeat_template(const std::string& uri) {
+    static const std::regex manifest_reference("/manifests/[^/?]+");
+    return std::regex_replace(path_template(uri), manifest_reference, "/manifests/<reference>");
+}
+
+// What a repeated stretch is repeated for, as the reader would count it.
+std::string repeated_per(const std::vector<const RecordedExchange*>& stretch) {
     for (const RecordedExchange* exchange : stretch)
-        if (path_template(exchange->client.uri).find("/blobs/<digest>") != std::string::npos) return " blobs";
+        if (repeat_template(exchange->client.uri).find("/blobs/<digest>") != std::string::npos) return " blobs";
+    for (const RecordedExchange* exchange : stretch)
+        if (repeat_template(exchange->client.uri).find("/manifests/<reference>") != std::string::npos) return " manifests";
     return "";
 }
 
@@ -51,7 +61,7 @@ std::string blob_or_manifest(const std::vector<const RecordedExchange*>& stretch
 
 std::string repeat_key(const RecordedExchange& exchange) {
     return lifeline_of(exchange.client.host) + " " + exchange.client.method + " " +
-           path_template(exchange.client.uri) + " " + std::to_string(exchange.client.status);
+           repeat_template(exchange.client.uri) + " " + std::to_string(exchange.client.status);
 }
 
 std::string sequence_diagram(const Conversation& conversation, const std::string& anchor_prefix) {
@@ -85,13 +95,13 @@ std::string sequence_diagram(const Conversation& conversation, const std::string
         // What the program said before the stretch belongs above its "× N" line.
         note(shown.front()->narration);
         if (stretch.times > 1)
-            msc += "  --- [label=" + msc_string("\u00d7 " + std::to_string(stretch.times) + blob_or_manifest(shown) +
+            msc += "  --- [label=" + msc_string("\u00d7 " + std::to_string(stretch.times) + repeated_per(shown) +
                                             (stretch.length == 1 ? ": the next request repeats, drawn once"
                                                                  : ": the next " + std::to_string(stretch.length) +
                                                                        " requests repeat, drawn once")) + "];\n";
         for (const RecordedExchange* exchange : shown) {
             if (exchange != shown.front()) note(exchange->narration);
-            const std::string path = stretch.times > 1 ? path_template(exchange->client.uri)
+            const std::string path = stretch.times > 1 ? repeat_template(exchange->client.uri)
                                                        : shortened_path(exchange->client.uri);
             // Status 0: no HTTP answer at all (refused connection, failed TLS handshake).
             std::string label = exchange->client.method + " " + path + "  \u2192 " +

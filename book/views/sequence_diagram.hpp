@@ -13,8 +13,8 @@ namespace book {
 /// each arrow links there.
 std::string sequence_diagram(const Conversation& conversation, const std::string& anchor_prefix);
 
-/// The key two exchanges share when they are "the same request": lifeline, method, path
-/// template and status.
+/// The key two exchanges share when they are "the same request" drawn once for a repeat:
+/// lifeline, method, path template (any manifest reference alike) and status.
 std::string repeat_key(const RecordedExchange& exchange);
 
 }  // namespace book
