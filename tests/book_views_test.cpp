@@ -137,6 +137,9 @@ TEST_CASE("book views: the replay follows the upload's Location and sends bodies
     CHECK(commands[1].command == "curl -sS -X PUT -H \"Authorization: $REGISTRY_AUTH\" -T bodies/" + layer +
                                      " \"${location}&digest=" + layer + "\"");
     CHECK_THAT(book::replay_script(conversation, commands), Catch::StartsWith("#!/usr/bin/env bash"));
+    // No GET fetched that body first: the comment says the reader must supply it.
+    CHECK_THAT(commands[1].comment, Catch::Contains("10-byte body is one the program made: put it in bodies/" + layer));
+    CHECK_THAT(commands[0].comment, !Catch::Contains("body"));
 }
 
 TEST_CASE("book views: a claim in the prose is checked against the recording", "[book]") {

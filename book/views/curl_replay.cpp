@@ -5,6 +5,7 @@
 
 #include <array>
 #include <regex>
+#include <set>
 
 namespace book {
 namespace {
@@ -48,7 +49,9 @@ std::string body_file(const RecordedExchange& exchange) {
 std::vector<ReplayCommand> replay_commands(const Conversation& conversation, const Replacements& replacements) {
     std::vector<ReplayCommand> commands;
     std::string location;  // the newest upload Location, unscrubbed
+    std::set<std::string> saved;  // body files an earlier command wrote
     for (const RecordedExchange& exchange : conversation.exchanges) {
+        std::string note;
         const harness::ObservedExchange& client = exchange.client;
         std::string command = "curl -sS";
         if (client.method == "HEAD") command += " -I";
@@ -59,14 +62,25 @@ std::vector<ReplayCommand> replay_commands(const Conversation& conversation, con
             if (wbclient::equals_ignoring_case(name, "Authorization")) command += " -H \"Authorization: $REGISTRY_AUTH\"";
             else command += " -H " + single_quoted(name + ": " + value);
         }
-        if (client.bytes_sent > 0) command += " -T " + body_file(exchange);
+        if (client.bytes_sent > 0) {
+            const std::string file = body_file(exchange);
+            command += " -T " + file;
+            // A body no earlier GET fetched is one the program made (a layer it built, a
+            // manifest it wrote): the reader has to put it there first.
+            if (!saved.contains(file))
+                note = "; its " + std::to_string(client.bytes_sent) + "-byte body is one the program made: put it in " + file +
+                       " first";
+        }
 
         const bool opens_or_moves_upload =
             client.status == 202 && !header_value(exchange.raw_response_headers, "Location").empty();
         const bool saves_body = client.method == "GET" && client.status >= 200 && client.status < 300 &&
                                 client.bytes_received > 0 && !exchange.body_digest.empty();
         if (opens_or_moves_upload) command += " -o /dev/null -w '%header{location}'";
-        else if (saves_body) command += " -o bodies/" + exchange.body_digest;
+        else if (saves_body) {
+            command += " -o bodies/" + exchange.body_digest;
+            saved.insert("bodies/" + exchange.body_digest);
+        }
 
         // An upload's URLs come from the registry's Location answers: follow them by variable.
         std::string url;
@@ -82,7 +96,7 @@ std::vector<ReplayCommand> replay_commands(const Conversation& conversation, con
         std::string status = std::to_string(client.status) + (exchange.reason.empty() ? "" : " " + exchange.reason);
         commands.push_back({exchange.number,
                             "# " + std::to_string(exchange.number) + ": " + client.method + " " + client.uri +
-                                " (recorded: " + status + ")",
+                                " (recorded: " + status + note + ")",
                             command});
     }
     return commands;
