@@ -1,8 +1,10 @@
 // Runs every chapter program, in book order, against a fresh registry and upstream, and
 // records what the book shows: each run's output with its HTTP exchanges (scrubbed), and the
-// raw transcript. `./workbook run` shows the same runs to the reader.
+// raw transcript. `./workbook run` is this, then the book.
 //
-// Usage: record_chapters [--quiet] [--collect-after <program>]... <output-dir> <chapter-program>...
+// Usage: record_chapters [--verbose] [--collect-after <program>]... <output-dir> <chapter-program>...
+//   Prints one line per chapter (passed or failed, seconds, requests, bytes moved) and a
+//   closing summary; --verbose (or WORKBOOK_VERBOSE=1) prints each program's narration too.
 //   Writes <program>.out (output and exchanges), <program>.transcript.jsonl and
 //   <program>.registry.log (the registry's own log lines for that chapter's requests),
 //   <program>.registry.jsonl (every log line of that chapter's requests, unscrubbed, for
@@ -17,6 +19,8 @@
 #include "scrub.hpp"
 #include "workspace.hpp"
 
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -88,20 +92,51 @@ int collect_garbage(harness::RegistryInstance& registry, const fs::path& output,
     return failures;
 }
 
+// "1.4 MB": what a reader takes in at a glance.
+std::string human_bytes(std::uint64_t bytes) {
+    char text[32];
+    if (bytes < 1000) std::snprintf(text, sizeof text, "%llu B", static_cast<unsigned long long>(bytes));
+    else if (bytes < 1000 * 1000) std::snprintf(text, sizeof text, "%.1f kB", bytes / 1e3);
+    else std::snprintf(text, sizeof text, "%.1f MB", bytes / 1e6);
+    return text;
+}
+
+// One line per chapter: what it did, in numbers, and whether it passed.
+std::string summary_line(const std::string& name, bool passed, double seconds,
+                         const std::vector<harness::ObservedExchange>& exchanges) {
+    std::uint64_t moved = 0;
+    for (const auto& exchange : exchanges) moved += exchange.bytes_sent + exchange.bytes_received;
+    char numbers[96];
+    std::snprintf(numbers, sizeof numbers, "%6.1f s %5zu requests %10s moved", seconds,
+                  exchanges.size(), human_bytes(moved).c_str());
+    std::string padded = name;
+    padded.resize(std::max<std::size_t>(padded.size(), 34), ' ');
+    return std::string(passed ? "  \u2713 " : "  \u2717 ") + padded + numbers;
+}
+
+// The last non-empty line a failed program printed: its one-line error.
+std::string last_line(const std::string& text) {
+    const auto lines = lines_of(text);
+    for (auto line = lines.rbegin(); line != lines.rend(); ++line)
+        if (!line->empty()) return *line;
+    return "(no output)";
+}
+
 }  // namespace
 
 int main(int argc, char* argv[]) try {
     int first = 1;
-    bool quiet = false;
+    const char* verbose_environment = std::getenv("WORKBOOK_VERBOSE");
+    bool verbose = verbose_environment && std::string(verbose_environment) == "1";
     std::set<std::string> collect_after;
     for (; first < argc && std::string(argv[first]).starts_with("--"); ++first) {
         const std::string option = argv[first];
-        if (option == "--quiet") quiet = true;
+        if (option == "--verbose") verbose = true;
         else if (option == "--collect-after" && first + 1 < argc) collect_after.insert(argv[++first]);
         else argc = 0;  // unknown option: fall through to the usage line
     }
     if (argc < first + 2) {
-        std::cerr << "usage: record_chapters [--quiet] [--collect-after <program>]... <output-dir> "
+        std::cerr << "usage: record_chapters [--verbose] [--collect-after <program>]... <output-dir> "
                      "<chapter-program>...\n";
         return EXIT_FAILURE;
     }
@@ -137,19 +172,22 @@ int main(int argc, char* argv[]) try {
     std::ofstream(output / "replacements.json") << replacement_list.dump(2) << "\n";
 
     int failures = 0;
+    int chapters_failed = 0;
+    const auto started = std::chrono::steady_clock::now();
     std::size_t log_lines_seen = lines_of(registry->log()).size();
     for (int i = first + 1; i < argc; ++i) {
         const fs::path program = fs::absolute(argv[i]);
         const std::string name = program.filename().string();
         const fs::path transcript = output / (name + ".transcript.jsonl");
         fs::remove(transcript);
-        if (!quiet) std::cout << "==== " << name << "\n" << std::flush;
+        if (verbose) std::cout << "==== " << name << "\n" << std::flush;
         std::map<std::string, std::string> environment = protected_registries.environment();
         environment.insert({{"WORKBOOK_REGISTRY", registry->host_port()},
                             {"WORKBOOK_UPSTREAM", upstream->host_port()},
                             {"WORKBOOK_STORAGE", registry->storage_root().string()},
                             {"WORKBOOK_VERBOSE", "1"},
                             {"WORKBOOK_TRANSCRIPT", transcript.string()}});
+        const auto chapter_started = std::chrono::steady_clock::now();
         const harness::RunResult run = harness::run_program(
             {program.string()},
             {.environment = environment, .working_directory = workspace.path(), .merge_output = true});
@@ -158,15 +196,25 @@ int main(int argc, char* argv[]) try {
         std::ofstream(output / (name + ".registry.jsonl")) << raw_lines_since(*registry, log_lines_seen);
         std::ofstream(output / (name + ".registry.log"))
             << harness::scrub(request_lines_since(*registry, log_lines_seen), replacements);
-        if (!quiet) std::cout << shown << std::flush;
+        if (verbose) std::cout << shown << std::flush;
+        const std::chrono::duration<double> took = std::chrono::steady_clock::now() - chapter_started;
+        const auto exchanges = fs::exists(transcript) ? harness::read_transcript(transcript)
+                                                      : std::vector<harness::ObservedExchange>{};
+        std::cout << summary_line(name, run.exit_code == 0, took.count(), exchanges) << "\n";
         if (run.exit_code != 0) {
-            std::cerr << "record_chapters: " << name << " failed (exit " << run.exit_code
-                      << (run.timed_out ? ", timed out" : "") << ")\n";
-            if (quiet) std::cerr << shown;
+            std::cout << "      exit " << run.exit_code << (run.timed_out ? " (timed out)" : "")
+                      << ": " << last_line(shown) << "\n";
             ++failures;
+            ++chapters_failed;
         }
+        std::cout << std::flush;
         if (collect_after.contains(name)) failures += collect_garbage(*registry, output / (name + ".gc.out"), replacements);
     }
+    const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
+    const int chapters = argc - first - 1;
+    std::printf("%d of %d chapters passed in %.0f s. Each program's output, transcript and the "
+                "registry's log of it:\n  %s/<program>.out, .transcript.jsonl, .registry.log\n",
+                chapters - chapters_failed, chapters, took.count(), output.c_str());
     return failures == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 } catch (const std::exception& error) {
     std::cerr << "record_chapters: " << error.what() << "\n";

@@ -51,14 +51,21 @@ int main(int argc, char* argv[]) try {
     sigaddset(&stop_signals, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
+    // "It answers" must mean "it is ready": a script that waits for /v2/ on :5001 or :5000 and
+    // then runs chapter 01 must find busybox there. So the upstream is seeded first on a
+    // private free port, then started on its public port over the same storage, and the
+    // reader's registry opens last. Seeding is idempotent: the same files, the same digests.
+    {
+        auto seeding = harness::start_registry(
+            {.role = "upstream", .compose_project = "registry-workbook-seeding"}, state, engine);
+        wbclient::RegistryClient seeding_client(seeding->host_port());
+        harness::seed_busybox(seeding_client);
+    }
     auto upstream = harness::start_registry(
         {.role = "upstream", .port = upstream_port, .compose_project = "registry-workbook-upstream"},
         state, engine);
     auto registry = harness::start_registry(
         {.role = "registry", .port = registry_port, .compose_project = "registry-workbook"}, state, engine);
-    wbclient::RegistryClient upstream_client(upstream->host_port());
-    // Seeding is idempotent: the same files always give the same digests.
-    harness::seed_busybox(upstream_client);
     std::ofstream(state / "registry-up.pid") << ::getpid() << "\n";
 
     std::cout << "registry  http://localhost:" << registry_port << "  (" << engine << ", storage "

@@ -16,7 +16,7 @@ namespace harness {
 std::string Workspace::prefix() {
     char tag[9];
     std::snprintf(tag, sizeof tag, "%08x",
-                  static_cast<unsigned>(std::hash<std::string>{}(paths::harness_dir)));
+                  static_cast<unsigned>(std::hash<std::string>{}(paths::source_dir)));
     return "workbook-test-" + std::string(tag) + "-";
 }
 

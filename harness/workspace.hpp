@@ -16,9 +16,10 @@ public:
     Workspace& operator=(const Workspace&) = delete;
     const std::filesystem::path& path() const { return path_; }
 
-    /// "workbook-test-<tag>-", the tag naming this build tree. Every workspace folder and
-    /// compose project of this build starts with it, so the leftover check finds exactly
-    /// what this build's tests started, not another checkout's running tests.
+    /// "workbook-test-<tag>-", the tag naming this checkout. Every workspace folder and
+    /// compose project of this checkout's builds (build/, build-sanitize/) starts with it, so
+    /// the leftover check finds exactly what this checkout's tests started, not another
+    /// checkout's running tests.
     static std::string prefix();
 
 private:

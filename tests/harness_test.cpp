@@ -168,3 +168,42 @@ TEST_CASE("harness: registry_up (./workbook up) serves both registries, logs liv
     CHECK_FALSE(wait_until_answering("http://127.0.0.1:" + upstream_port, 0.3));
     CHECK_FALSE(std::filesystem::exists(workspace.path() / "state" / "registry-up.pid"));
 }
+
+TEST_CASE("harness: registry_up opens its ports only when ready: the first answer already finds busybox",
+          "[harness]") {
+    namespace bp = boost::process;
+    Workspace workspace("harness-up-ready");
+    const std::string registry = "127.0.0.1:" + std::to_string(free_loopback_port());
+    const std::string upstream = "127.0.0.1:" + std::to_string(free_loopback_port());
+    bp::child up((std::filesystem::path(paths::harness_dir) / "registry_up").string(),
+                 (workspace.path() / "state").string(), engine_from_environment(),
+                 registry.substr(registry.find(':') + 1), upstream.substr(upstream.find(':') + 1),
+                 bp::std_out > bp::null, bp::std_err > bp::null);
+    // What a script does: wait until /v2/ answers on a port, then use the registries at once.
+    wbclient::HttpClient http;
+    const auto busybox_status = [&] {
+        wbclient::Request head{.method = "HEAD", .url = "http://" + upstream + "/v2/library/busybox/manifests/latest"};
+        head.headers.add("Accept", "application/vnd.docker.distribution.manifest.v2+json");
+        return http.perform(head).status;
+    };
+    bool upstream_answered = false, registry_answered = false;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    while (!(upstream_answered && registry_answered) && up.running() &&
+           std::chrono::steady_clock::now() < deadline) {
+        if (!upstream_answered && wait_until_answering("http://" + upstream, 0.001)) {
+            upstream_answered = true;
+            CHECK(busybox_status() == 200);
+        }
+        if (!registry_answered && wait_until_answering("http://" + registry, 0.001)) {
+            registry_answered = true;
+            CHECK(busybox_status() == 200);
+        }
+    }
+    CHECK(upstream_answered);
+    CHECK(registry_answered);
+    // A clean stop (SIGTERM), so a compose run takes its containers down too.
+    ::kill(up.id(), SIGTERM);
+    std::error_code error;
+    up.wait(error);
+    CHECK(up.exit_code() == 0);
+}

@@ -1,10 +1,12 @@
-// Runs after every other test (a CTest fixture cleanup): nothing a test of this build tree
-// started is still running. Anything found is reported, cleaned up, and fails this test.
+// Runs after every other test (a CTest fixture cleanup), and once more at the end of each
+// stage of `./workbook test`: nothing a test of this checkout started is still running, and
+// no workspace folder is left. Anything found is reported, cleaned up, and fails this test.
 #include "program_runner.hpp"
 #include "workspace.hpp"
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -23,6 +25,12 @@ std::string command_line(const fs::path& process) {
     return text;
 }
 
+std::string listed(const std::vector<std::string>& items) {
+    std::string text;
+    for (const auto& item : items) text += item + "\n";
+    return text;
+}
+
 }  // namespace
 
 TEST_CASE("after the suite: no registry or redis process a test started is still running", "[harness]") {
@@ -33,17 +41,24 @@ TEST_CASE("after the suite: no registry or redis process a test started is still
         const std::string command = command_line(entry.path());
         const bool ours = command.find("docker-registry serve") != std::string::npos ||
                           command.find("redis-server") != std::string::npos;
-        if (ours &&
-            command.find(Workspace::prefix()) != std::string::npos) {
+        if (ours && command.find(Workspace::prefix()) != std::string::npos) {
             leftovers.push_back(name + ": " + command);
             ::kill(std::stoi(name), SIGKILL);
         }
     }
-    INFO("left running:\n" << [&] {
-        std::string text;
-        for (const auto& l : leftovers) text += l + "\n";
-        return text;
-    }());
+    INFO("left running:\n" << listed(leftovers));
+    CHECK(leftovers.empty());
+}
+
+TEST_CASE("after the suite: no workspace folder a test made is left", "[harness]") {
+    std::vector<std::string> leftovers;
+    for (const auto& entry : fs::directory_iterator(fs::temp_directory_path()))
+        if (entry.path().filename().string().starts_with(Workspace::prefix())) {
+            leftovers.push_back(entry.path().string());
+            std::error_code ignored;
+            fs::remove_all(entry.path(), ignored);
+        }
+    INFO("left behind:\n" << listed(leftovers));
     CHECK(leftovers.empty());
 }
 
@@ -52,6 +67,12 @@ TEST_CASE("after the suite: no compose project a test started is still up", "[ha
     if (docker.exit_code == 127) {
         // No docker CLI on this machine: no compose project can have been started.
         SUCCEED("docker is not installed");
+        return;
+    }
+    if (docker.exit_code != 0 && run_program({"docker", "info"}).exit_code != 0) {
+        // The CLI is there but no daemon answers (the state `./workbook test` leaves behind):
+        // no container runs, so no compose project can be up. Native runs need no daemon.
+        SUCCEED("no Docker daemon answers: " << docker.err);
         return;
     }
     REQUIRE(docker.exit_code == 0);
@@ -66,6 +87,6 @@ TEST_CASE("after the suite: no compose project a test started is still up", "[ha
         std::istringstream id_lines(ids.out);
         for (std::string id; std::getline(id_lines, id);) run_program({"docker", "rm", "-f", "-v", id});
     }
-    INFO("compose projects left up: " << projects.size());
+    INFO("compose projects left up:\n" << listed(projects));
     CHECK(projects.empty());
 }
