@@ -148,6 +148,16 @@ for markdown in "${chapters[@]}"; do
     [[ $image != *.svg ]] || grep -q '<svg' "$html/$image" || fail "$html/$image is no SVG"
   done < <(sed -n 's/^[[:space:]]*\\image[[:space:]]\+html[[:space:]]\+\([^[:space:]]\+\).*/\1/p' "$markdown")
 
+  # Previous/Next, generated from chapters/chapters.list: the neighbours in its order.
+  neighbours=$(awk -F' [|] ' -v n="$number" '/^[0-9][0-9] /{ order[++count] = $1 } END {
+      for (i = 1; i <= count; ++i) if (order[i] == n) print (i > 1 ? order[i - 1] : "-"), (i < count ? order[i + 1] : "-") }' \
+      "$source/chapters/chapters.list")
+  read -r previous next <<<"$neighbours"
+  [[ -n ${previous:-} ]] || fail "chapter $number is not in chapters/chapters.list"
+  [[ $text == *"Previous: "*"Next: "* ]] || fail "$page has no Previous/Next line"
+  [[ ${previous:--} == - || $dom == *"href=\"chapter$previous.html\""* ]] || fail "$page does not link its previous chapter $previous"
+  [[ ${next:--} == - || $dom == *"href=\"chapter$next.html\""* ]] || fail "$page does not link its next chapter $next"
+
   # The conversation: <program>.views.html under the diagram <program>.msc.
   conversations=0
   while read -r program; do
