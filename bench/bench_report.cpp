@@ -122,7 +122,7 @@ std::string format_report(const BenchReport& report) {
                                    suite.failures.c_str()).c_str());
     if (!report.suite_times.empty()) out << '\n';
 
-    out << "\nGoals of issue 7, as ratios from this run:\n";
+    out << "\nThe workbook's speed goals, as ratios from this run:\n";
     out << ratio_goal(report, 1, "curl", 0.95, "push >= 0.95x the parallel-curl bound");
     out << ratio_goal(report, 1, "skopeo", 1.3, "push >= 1.3x skopeo");
     out << ratio_goal(report, 2, "skopeo", 1.35, "verified pull >= 1.35x skopeo");

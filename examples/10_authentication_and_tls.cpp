@@ -125,8 +125,11 @@ int main(int argc, char* argv[]) try {
         RegistryClient registry(token);
         ask(registry);
         const auto auth = copy_in(open, image, registry, credentials);
-        std::cout << "  the token for repository:my-busybox grants "
-                  << auth->claims_for("repository:my-busybox")["access"].dump() << "\n";
+        const nlohmann::json claims = auth->claims_for("repository:my-busybox");
+        std::cout << "  the token for repository:my-busybox grants " << claims["access"].dump() << "\n"
+                  << "  issued by " << claims.value("iss", "?") << " for " << claims.value("aud", "?") << " to "
+                  << claims.value("sub", "?") << ", valid from iat" << claims.value("nbf", 0L) - claims.value("iat", 0L)
+                  << " s to iat+" << claims.value("exp", 0L) - claims.value("iat", 0L) << " s\n";
         //! [forged_token]
         // A token we make ourselves, granting everything, unsigned: the registry must refuse it.
         HttpClient raw;

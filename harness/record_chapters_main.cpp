@@ -6,7 +6,9 @@
 //   Prints one line per chapter (passed or failed, seconds, requests, bytes moved) and a
 //   closing summary; --verbose (or WORKBOOK_VERBOSE=1) prints each program's narration too.
 //   Writes <program>.out (output and exchanges), <program>.transcript.jsonl and
-//   <program>.registry.log (the registry's own log lines for that chapter's requests).
+//   <program>.registry.log (the registry's own log lines for that chapter's requests),
+//   <program>.registry.jsonl (every log line of that chapter's requests, unscrubbed, for
+//   book/conversation_views) and replacements.json (what the scrub writes in for our ports).
 //   --collect-after plays the operator after that chapter: stop the registry, run
 //   garbage-collect (dry run, then for real), start it again; the output goes to
 //   <program>.gc.out.
@@ -36,18 +38,37 @@ std::vector<std::string> lines_of(const std::string& text) {
     return lines;
 }
 
-// The registry's log lines for finished requests that a chapter made (not the harness's).
+// The registry's log lines about the requests a chapter made (not the harness's): each
+// request's completion line, and every line it logged on the way ("error authorizing
+// context", "upload resumed at wrong offest", ...), which chapters talk about too.
 std::string request_lines_since(const harness::RegistryInstance& registry, std::size_t& seen) {
     const auto lines = lines_of(registry.log());
     std::string chapter_lines;
     for (; seen < lines.size(); ++seen) {
         const std::string& line = lines[seen];
-        if (line.find("\"msg\":\"response completed") != std::string::npos &&
+        if (line.find("\"http.request.method\":") != std::string::npos &&
             line.find(harness::harness_user_agent) == std::string::npos)
             // Pretty-printed: the book shows these lines to be read, field by field.
             chapter_lines += nlohmann::json::parse(line).dump(2) + "\n";
     }
     return chapter_lines;
+}
+
+// Every registry log line a chapter's requests caused, as the registry wrote it (not only
+// completion lines: "error authorizing context", "upload resumed at wrong offset", ...).
+std::string raw_lines_since(const harness::RegistryInstance& registry, std::size_t seen) {
+    const auto lines = lines_of(registry.log());
+    std::string chapter_lines;
+    for (; seen < lines.size(); ++seen)
+        if (lines[seen].find(harness::harness_user_agent) == std::string::npos)
+            chapter_lines += lines[seen] + "\n";
+    return chapter_lines;
+}
+
+// "http://127.0.0.1:41234/token" -> "127.0.0.1:41234".
+std::string token_server_host(const std::string& realm) {
+    const auto start = realm.find("://") == std::string::npos ? 0 : realm.find("://") + 3;
+    return realm.substr(start, realm.find('/', start) - start);
 }
 
 // What an operator does between chapters: stop, collect (dry run, then for real), start.
@@ -139,10 +160,16 @@ int main(int argc, char* argv[]) try {
         {protected_registries.token->host_port(), "localhost:5003"},
         {protected_registries.tls->host_port(), "localhost:5443"},
         {protected_registries.tokens->realm(), "http://localhost:5005/token"},
+        // The token server's host:port alone, as in a URL the client printed or a Host header.
+        {token_server_host(protected_registries.tokens->realm()), "localhost:5005"},
         {protected_registries.tls_material.ca_certificate.string(), "ca.crt"},
         {registry->storage_root().string(), "/var/lib/registry"},
         {workspace.path().string() + "/", ""},
     };
+
+    nlohmann::json replacement_list = nlohmann::json::array();
+    for (const auto& [from, to] : replacements) replacement_list.push_back({from, to});
+    std::ofstream(output / "replacements.json") << replacement_list.dump(2) << "\n";
 
     int failures = 0;
     int chapters_failed = 0;
@@ -166,6 +193,7 @@ int main(int argc, char* argv[]) try {
             {.environment = environment, .working_directory = workspace.path(), .merge_output = true});
         const std::string shown = harness::scrub(run.out, replacements);
         std::ofstream(output / (name + ".out")) << shown;
+        std::ofstream(output / (name + ".registry.jsonl")) << raw_lines_since(*registry, log_lines_seen);
         std::ofstream(output / (name + ".registry.log"))
             << harness::scrub(request_lines_since(*registry, log_lines_seen), replacements);
         if (verbose) std::cout << shown << std::flush;

@@ -350,6 +350,9 @@ TEST_CASE("chapter 10: Bearer tokens for exactly the challenged scope, cached, r
                                    Catch::Contains(" request(s) sent with a cached token"));
     CHECK_THAT(run.result.out, Catch::Contains("grants [{\"actions\":[\"pull\",\"push\"],\"name\":\"my-busybox\",") ||
                                    Catch::Contains("grants [{\"actions\":[\"push\",\"pull\"],\"name\":\"my-busybox\","));
+    // The token's other claims, as the chapter's table describes them.
+    CHECK_THAT(run.result.out, Catch::Contains("issued by registry-workbook-token-server for registry-workbook to alice, "
+                                               "valid from iat-10 s to iat+300 s"));
     CHECK_THAT(run.result.out, Catch::Contains("A self-made token: 401, Bearer") && Catch::Contains("error=\"invalid_token\""));
     CHECK_THAT(run.result.out, Catch::Contains("With a wrong password: the token server " + tokens.realm() +
                                                " refused the credentials of user 'alice': 401"));

@@ -2,7 +2,10 @@
 # book.pages: given the built book, when headless Chromium renders it, then every chapter page
 # exists, is linked from the front page, shows every line of the code it quotes (\snippet) and
 # every line of the run it includes (\verbinclude, recorded by the book's build), and wears the
-# theme (doxygen-awesome's scripts ran).
+# theme (doxygen-awesome's scripts ran). Each chapter's conversation (book/views) is there:
+# its sequence diagram drawn (\mscfile), its summary table, the curl replay and the whole run
+# folded (\htmlinclude), and no element is wider than the text column. Full-page screenshots
+# of two chapters land in <build-dir>/book/screenshots.
 #
 # Usage: book_test.sh <build-dir> <source-dir>
 #   e.g. tests/book_test.sh build .   (after: cmake --build build --target book)
@@ -33,12 +36,14 @@ trap 'rm -rf "$workdir"' EXIT
 # Whitespace collapsed to single spaces and trimmed: how a line is compared with a page.
 squeeze() { tr '\t\n' '  ' | tr -s ' ' | sed -e 's/^ //' -e 's/ $//'; }
 
+chromium_flags=(--headless --no-sandbox --disable-gpu --disable-quic --no-first-run
+  --disable-background-networking --disable-component-update --disable-sync --hide-scrollbars
+  --window-size=1280,900 --virtual-time-budget=5000)
+
 # Renders a page (after its scripts ran) and sets `dom` to the HTML and `text` to its text.
 render() {
   local page=$1
-  timeout 120 "$chromium" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
-    --disable-background-networking --disable-component-update --disable-sync \
-    --user-data-dir="$workdir/profile-$page" --virtual-time-budget=5000 \
+  timeout 120 "$chromium" "${chromium_flags[@]}" --user-data-dir="$workdir/profile-$page" \
     --dump-dom "file://$html/$page" >"$workdir/$page.dom" 2>"$workdir/$page.log" ||
     die "chromium could not render $page: $(tail -n 5 "$workdir/$page.log")"
   dom=$(<"$workdir/$page.dom")
@@ -117,14 +122,17 @@ for markdown in "${chapters[@]}"; do
       continue
     fi
     # A program's run shows its exchanges; a .registry.log shows the server's side of them.
-    if [[ $file == *.gc.out ]]; then
+    if [[ $file == *.narration.out ]]; then
+      # The program's own lines; its exchanges are in the conversation (\htmlinclude) below.
+      ! grep -q '^< HTTP/1.1 ' "$run" || fail "$run is meant to hold the narration alone, yet shows exchanges"
+    elif [[ $file == *.gc.out ]]; then
       grep -q 'blobs marked' "$run" || fail "$run holds no garbage-collect summary"
     elif [[ $file == *_bench.txt ]]; then
       # The quick benchmark: a table with every tool on every case, and the goals judged.
       for tool in ours skopeo curl; do
         [[ $(grep -c "^[1-4] .* $tool " "$run") == 4 ]] || fail "$run lacks a $tool row for each of the 4 cases"
       done
-      grep -q '^Goals of issue 7' "$run" || fail "$run judges no goals"
+      grep -q "^The workbook's speed goals" "$run" || fail "$run judges no goals"
     elif [[ $file == *.out ]]; then
       grep -q '^< HTTP/1.1 ' "$run" || fail "$run shows no HTTP exchange"
     else
@@ -140,6 +148,46 @@ for markdown in "${chapters[@]}"; do
     [[ $image != *.svg ]] || grep -q '<svg' "$html/$image" || fail "$html/$image is no SVG"
   done < <(sed -n 's/^[[:space:]]*\\image[[:space:]]\+html[[:space:]]\+\([^[:space:]]\+\).*/\1/p' "$markdown")
 
+  # Previous/Next, generated from chapters/chapters.list: the neighbours in its order.
+  neighbours=$(awk -F' [|] ' -v n="$number" '/^[0-9][0-9] /{ order[++count] = $1 } END {
+      for (i = 1; i <= count; ++i) if (order[i] == n) print (i > 1 ? order[i - 1] : "-"), (i < count ? order[i + 1] : "-") }' \
+      "$source/chapters/chapters.list")
+  read -r previous next <<<"$neighbours"
+  [[ -n ${previous:-} ]] || fail "chapter $number is not in chapters/chapters.list"
+  [[ $text == *"Previous: "*"Next: "* ]] || fail "$page has no Previous/Next line"
+  [[ ${previous:--} == - || $dom == *"href=\"chapter$previous.html\""* ]] || fail "$page does not link its previous chapter $previous"
+  [[ ${next:--} == - || $dom == *"href=\"chapter$next.html\""* ]] || fail "$page does not link its next chapter $next"
+
+  # The conversation: <program>.views.html under the diagram <program>.msc.
+  conversations=0
+  while read -r program; do
+    conversations=$((conversations + 1))
+    run=$recorded/$program.out
+    [[ -s $run ]] || { fail "$page shows $program's conversation, but the book's build recorded no $run"; continue; }
+    grep -q '^< HTTP/1.1 ' "$run" || fail "$run shows no HTTP exchange"
+    grep -qF "\\mscfile $program.msc" "$markdown" || fail "$(basename "$markdown") draws no diagram of $program (\\mscfile $program.msc)"
+    svg=$(grep -o "src=\"msc_$program[^\"]*\.svg\"[^>]*" <<<"$dom" | head -n 1 || true)
+    if [[ -z $svg ]]; then
+      fail "$page shows no sequence diagram of $program"
+    else
+      file=$(sed 's/^src="\([^"]*\)".*/\1/' <<<"$svg")
+      [[ $svg =~ data-rendered=\"([0-9.]+)x([0-9.]+)\" ]] && [[ ${BASH_REMATCH[1]%.*} -gt 100 && ${BASH_REMATCH[2]%.*} -gt 50 ]] ||
+        fail "$page's diagram $file was not drawn by Chromium ($svg)"
+      [[ $(grep -c '<line' "$html/$file") -gt 2 ]] || fail "$html/$file draws no lifelines and arrows"
+    fi
+    rows=$(grep -o "<tr id=\"chapter$number-x[0-9]*\"" <<<"$dom" | wc -l)
+    exchanges=$(grep -c '' "$recorded/$program.transcript.jsonl" || true)
+    [[ $rows -gt 0 && $rows == "$exchanges" ]] ||
+      fail "$page's summary table has $rows rows for the $exchanges exchanges of $program"
+    [[ $dom == *'<details class="transcript">'* ]] || fail "$page does not fold the whole run into <details>"
+    [[ $text == *"curl -sS"*"localhost:500"* ]] || fail "$page shows no curl command to replay an exchange"
+    expect_lines "the recorded run $program.out (folded)" "$run" "$page" || true
+  done < <(sed -n 's/^[[:space:]]*\\htmlinclude[[:space:]]\+\([0-9a-z_]\+\)\.views\.html.*/\1/p' "$markdown")
+  ((conversations > 0)) || fail "$(basename "$markdown") shows no conversation (\\htmlinclude <program>.views.html)"
+  too_wide=$(sed -n 's/.*data-too-wide="\([^"]*\)".*/\1/p' <<<"$dom" | head -n 1)
+  [[ $dom == *'data-too-wide="'* ]] || fail "$page was not measured (book/rendered_state.js did not run)"
+  [[ -z $too_wide ]] || fail "$page has lines wider than its column: ${too_wide:0:400}"
+
   ((snippets > 0)) || fail "$(basename "$markdown") quotes no code (\\snippet)"
   ((recordings > 0)) || fail "$(basename "$markdown") shows no recorded run (\\verbinclude)"
 
@@ -150,6 +198,47 @@ for markdown in "${chapters[@]}"; do
   fi
   echo "book.pages: $page: $snippets snippets, $recordings recorded runs checked"
 done
+
+# The reference page: every error code chapter 04 provokes (its program names each one it
+# asks for) is indexed, and every link of both indexes opens an exchange row that exists.
+if [[ ! -f $html/reference.html ]]; then
+  fail "no reference page reference.html (chapters/reference.md)"
+else
+  render reference.html
+  [[ $index_text == *"every endpoint and error code"* ]] || fail "the front page does not link the reference page"
+  codes=$(sed -n 's/^  \([A-Z_]\+\): [A-Z]\+ .*/\1/p' "$recorded/04_tour_of_the_api.narration.out" | sort -u)
+  [[ $(wc -w <<<"$codes") -ge 10 ]] || fail "chapter 04's run names fewer than ten error codes: $codes"
+  for code in $codes; do
+    [[ $dom == *"id=\"error-$code\""* ]] || fail "reference.html does not index the error code $code"
+  done
+  links=0
+  while read -r target anchor; do
+    links=$((links + 1))
+    grep -q "id=\"$anchor\"" "$html/$target" 2>/dev/null || fail "reference.html links to $target#$anchor, which does not exist"
+  done < <(grep -o 'href="chapter[0-9][0-9]\.html#chapter[0-9][0-9]-x[0-9]*"' <<<"$dom" | sed 's/href="\([^#]*\)#\([^"]*\)"/\1 \2/' | sort -u)
+  ((links >= 20)) || fail "reference.html links only $links exchanges"
+  for section in reference_endpoints reference_errors glossary; do
+    [[ $dom == *"id=\"$section\""* ]] || fail "reference.html has no section $section"
+  done
+  echo "book.pages: reference.html: $(wc -w <<<"$codes") error codes of chapter 04, $links exchange links checked"
+fi
+
+# Full-page screenshots of two chapters, kept in the build tree for a human to look at.
+screenshots=$build/book/screenshots
+mkdir -p "$screenshots"
+for page in chapter01.html chapter04.html; do
+  render "$page"
+  height=$(sed -n 's/.*data-page-height="\([0-9]*\)".*/\1/p' <<<"$dom" | head -n 1)
+  [[ -n $height ]] || { fail "$page reports no height to screenshot"; continue; }
+  ((height <= 16000)) || height=16000
+  shot=$screenshots/${page%.html}.png
+  rm -f "$shot"
+  timeout 120 "$chromium" "${chromium_flags[@]/--window-size=1280,900/--window-size=1280,$height}" \
+    --user-data-dir="$workdir/profile-shot-$page" --screenshot="$shot" "file://$html/$page" \
+    >"$workdir/shot-$page.log" 2>&1 || fail "chromium could not screenshot $page: $(tail -n 3 "$workdir/shot-$page.log")"
+  [[ $(stat -c %s "$shot" 2>/dev/null || echo 0) -gt 10000 ]] || fail "the screenshot $shot is missing or blank"
+done
+echo "book.pages: screenshots in $screenshots"
 
 if ((failures > 0)); then
   echo "book.pages: $failures failures in $html" >&2
