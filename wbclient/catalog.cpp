@@ -2,6 +2,7 @@
 
 #include "wbclient/manifest.hpp"
 #include "wbclient/text.hpp"
+#include "wbclient/url.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -12,12 +13,6 @@
 
 namespace wbclient {
 namespace {
-
-std::string lower(std::string_view text) {
-    std::string result(text);
-    for (char& c : result) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return result;
-}
 
 // A cursor over one header value, with the few token rules RFC 8288 and RFC 9110 need.
 class LinkScanner {
@@ -162,27 +157,6 @@ std::optional<std::string> next_link(const Headers& headers) {
                 return link.target;
     }
     return std::nullopt;
-}
-
-std::string resolve_link(std::string_view page_url, std::string_view target) {
-    const auto scheme_end = page_url.find("://");
-    if (scheme_end == std::string_view::npos)
-        throw std::invalid_argument("cannot resolve a link against '" + std::string(page_url) +
-                                    "': not an absolute URL");
-    if (lower(target.substr(0, 7)) == "http://" || lower(target.substr(0, 8)) == "https://")
-        return std::string(target);
-    const auto path_start = std::min(page_url.find('/', scheme_end + 3), page_url.size());
-    const std::string_view origin = page_url.substr(0, path_start);
-    const std::string_view path = page_url.substr(0, std::min(page_url.find('?'), page_url.size()));
-    if (target.starts_with("//")) return std::string(page_url.substr(0, scheme_end + 1)) + std::string(target);
-    if (target.starts_with("/")) return std::string(origin) + std::string(target);
-    if (target.starts_with("?")) return std::string(path) + std::string(target);
-    // A relative path replaces the last segment of the page's path.
-    const auto last_slash = path.rfind('/');
-    const std::string_view directory =
-        last_slash == std::string_view::npos || last_slash < path_start ? origin
-                                                                         : path.substr(0, last_slash);
-    return std::string(directory) + "/" + std::string(target);
 }
 
 std::vector<std::string> list_repositories(RegistryClient& client, unsigned page_size,

@@ -5,6 +5,7 @@
 #include "wbclient/digest.hpp"
 #include "wbclient/http.hpp"
 #include "wbclient/registry_client.hpp"
+#include "wbclient/url.hpp"
 
 #include <cstdint>
 #include <functional>
@@ -28,10 +29,6 @@ std::vector<LinkValue> parse_link_header(std::string_view value);
 
 /// The target of the first rel="next" link among every `Link` field of `headers`, if any.
 std::optional<std::string> next_link(const Headers& headers);
-
-/// Resolves a link target against the URL of the page that sent it: absolute URLs stay as
-/// they are, "/v2/..." keeps the page's scheme and host, "?..." keeps its path.
-std::string resolve_link(std::string_view page_url, std::string_view target);
 
 /// One answer of GET /v2/_catalog.
 struct CatalogPage {

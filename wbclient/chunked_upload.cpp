@@ -1,6 +1,5 @@
 #include "wbclient/chunked_upload.hpp"
 
-#include "wbclient/catalog.hpp"
 
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -73,7 +72,8 @@ BlobUpload BlobUpload::open(RegistryClient& client, std::string repository) {
 BlobUpload BlobUpload::resume(RegistryClient& client, std::string repository, std::string location,
                               std::uint64_t acknowledged) {
     BlobUpload upload(client, std::move(repository));
-    upload.location_ = std::move(location);
+    // A saved Location is as untrusted as a fresh one: the same rule, before any request.
+    upload.location_ = client.absolute(location);
     upload.offset_ = acknowledged;
     upload.refresh();
     return upload;
@@ -82,8 +82,10 @@ BlobUpload BlobUpload::resume(RegistryClient& client, std::string repository, st
 void BlobUpload::follow(const Request& request, const Response& response, std::uint64_t expected) {
     const auto location = response.headers.get("Location");
     if (!location) throw std::runtime_error(request.method + " " + request.url + ": no Location header in the answer");
+    // Both checked before either changes: a refused answer leaves the session as it was.
+    std::string next = client_->absolute(*location);
     offset_ = bytes_held(request, response, expected);
-    location_ = resolve_link(request.url, *location);
+    location_ = std::move(next);
 }
 
 Response BlobUpload::patch(std::uint64_t claimed_start, std::string_view bytes, const SendProgress& on_sent) {
@@ -145,8 +147,8 @@ std::string BlobUpload::finish(const Digest& digest) {
     if (response.status != 201) throw RegistryError(request, response);
     if (const auto stored = response.headers.get("Docker-Content-Digest"); stored && *stored != digest.str())
         throw std::runtime_error("PUT " + request.url + ": the registry stored " + *stored);
-    return resolve_link(request.url, response.headers.get("Location").value_or(
-                                         client_->url(repository_, "blobs/" + digest.str())));
+    return client_->absolute(response.headers.get("Location").value_or(
+        client_->url(repository_, "blobs/" + digest.str())));
 }
 
 std::optional<nlohmann::json> upload_state_of(std::string_view location) {

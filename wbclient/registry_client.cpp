@@ -2,6 +2,7 @@
 
 #include "wbclient/reference.hpp"
 #include "wbclient/text.hpp"
+#include "wbclient/upload_location.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -76,18 +77,7 @@ std::string RegistryClient::url(std::string_view repository, std::string_view re
 }
 
 std::string RegistryClient::absolute(std::string_view location) const {
-    if (location.starts_with("http://") || location.starts_with("https://")) {
-        const auto path = location.find('/', location.find("://") + 3);
-        const std::string_view origin = location.substr(0, path);
-        if (!equals_ignoring_case(origin, base_url_))
-            throw std::runtime_error("upload Location '" + printable(location) +
-                                     "' points to another host than " + base_url_);
-        return std::string(location);
-    }
-    if (!location.starts_with("/"))
-        throw std::runtime_error("upload Location '" + printable(location) +
-                                 "' is neither an absolute URL nor a path");
-    return base_url_ + std::string(location);
+    return resolve_upload_location(base_url_, location);
 }
 
 Response RegistryClient::ping() {

@@ -86,8 +86,8 @@ public:
     /// Builds "<base>/v2/<repository>/<rest>".
     std::string url(std::string_view repository, std::string_view rest) const;
 
-    /// An upload session's Location made absolute. Refuses one on another host: the blob
-    /// (and, with an authorizer, the credentials) would go wherever the answer says.
+    /// An upload session's Location made absolute by the one same-host rule
+    /// (resolve_upload_location); throws LocationRefused for one on another host.
     std::string absolute(std::string_view location) const;
 
 private:
