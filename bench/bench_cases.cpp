@@ -2,7 +2,7 @@
 
 #include "wbclient/digest.hpp"
 #include "wbclient/oci_layout.hpp"
-#include "wbclient/registry_client.hpp"
+#include "wbclient/distribution/registry_client.hpp"
 
 #include <algorithm>
 #include <chrono>

@@ -9,7 +9,7 @@
 #include "wbclient/environment.hpp"
 #include "wbclient/image_transfer.hpp"
 #include "wbclient/reference.hpp"
-#include "wbclient/registry_client.hpp"
+#include "wbclient/distribution/registry_client.hpp"
 
 #include <chrono>
 #include <cstdio>

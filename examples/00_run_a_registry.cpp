@@ -3,7 +3,7 @@
 // Usage: 00_run_a_registry [registry]
 //   e.g. 00_run_a_registry localhost:5000   (default: $WORKBOOK_REGISTRY or localhost:5000)
 #include "wbclient/environment.hpp"
-#include "wbclient/registry_client.hpp"
+#include "wbclient/distribution/registry_client.hpp"
 
 #include <cstdlib>
 #include <iostream>

@@ -6,7 +6,7 @@
 #include "wbclient/environment.hpp"
 #include "wbclient/layer_reader.hpp"
 #include "wbclient/reference.hpp"
-#include "wbclient/registry_client.hpp"
+#include "wbclient/distribution/registry_client.hpp"
 
 #include <cstdio>
 #include <cstdlib>

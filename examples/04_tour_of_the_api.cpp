@@ -3,7 +3,7 @@
 //
 // Usage: 04_tour_of_the_api [registry [upstream]]
 //   e.g. 04_tour_of_the_api localhost:5000 localhost:5001
-#include "wbclient/catalog.hpp"
+#include "wbclient/distribution/registry_client.hpp"
 #include "wbclient/environment.hpp"
 
 #include <nlohmann/json.hpp>
@@ -125,7 +125,7 @@ int main(int argc, char* argv[]) try {
              const Response session = client.http().perform(open);
              const auto location = session.headers.get("Location");
              if (session.status != 202 || !location) throw RegistryError(open, session);
-             const Request cancel{.method = "DELETE", .url = resolve_link(open.url, *location)};
+             const Request cancel{.method = "DELETE", .url = client.absolute(*location)};
              if (const Response gone = client.http().perform(cancel); gone.status != 204)
                  throw RegistryError(cancel, gone);
              return Request{.url = cancel.url};

@@ -5,7 +5,7 @@
 // Usage: 06_the_registry_database [--storage DIR] [--redis HOST:PORT] [registry]
 //   e.g. 06_the_registry_database --storage /var/lib/registry --redis 127.0.0.1:6379 localhost:5000
 //   (defaults: $WORKBOOK_STORAGE, $WORKBOOK_REDIS, $WORKBOOK_REGISTRY or localhost:5000)
-#include "wbclient/catalog.hpp"
+#include "wbclient/distribution/registry_client.hpp"
 #include "wbclient/environment.hpp"
 #include "wbclient/redis_cache.hpp"
 #include "wbclient/storage_layout.hpp"

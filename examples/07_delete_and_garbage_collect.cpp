@@ -3,8 +3,7 @@
 //
 // Usage: 07_delete_and_garbage_collect [registry [upstream]]
 //   e.g. 07_delete_and_garbage_collect localhost:5000 localhost:5001
-#include "wbclient/catalog.hpp"
-#include "wbclient/deletion.hpp"
+#include "wbclient/distribution/registry_client.hpp"
 #include "wbclient/environment.hpp"
 #include "wbclient/image_builder.hpp"
 

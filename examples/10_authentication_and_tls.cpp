@@ -12,7 +12,7 @@
 #include "wbclient/environment.hpp"
 #include "wbclient/image_transfer.hpp"
 #include "wbclient/reference.hpp"
-#include "wbclient/transport.hpp"
+#include "wbclient/distribution/registry_client.hpp"
 
 #include <cstdlib>
 #include <iostream>

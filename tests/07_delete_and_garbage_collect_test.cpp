@@ -10,8 +10,7 @@
 #include "registry_instance.hpp"
 #include "scripted_server.hpp"
 
-#include "wbclient/catalog.hpp"
-#include "wbclient/deletion.hpp"
+#include "wbclient/distribution/registry_client.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -14,7 +14,7 @@
 #include "token_server.hpp"
 
 #include "wbclient/auth.hpp"
-#include "wbclient/transport.hpp"
+#include "wbclient/distribution/registry_client.hpp"
 
 #include <catch2/catch.hpp>
 

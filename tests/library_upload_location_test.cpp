@@ -7,8 +7,8 @@
 
 #include "wbclient/blob_mount.hpp"
 #include "wbclient/chunked_upload.hpp"
-#include "wbclient/registry_client.hpp"
-#include "wbclient/upload_location.hpp"
+#include "wbclient/distribution/registry_client.hpp"
+#include "wbclient/distribution/upload_location.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -11,7 +11,7 @@
 #include "workspace.hpp"
 #include "registry_instance.hpp"
 
-#include "wbclient/catalog.hpp"
+#include "wbclient/distribution/registry_client.hpp"
 #include "wbclient/image_builder.hpp"
 #include "wbclient/image_transfer.hpp"
 #include "wbclient/oci_layout.hpp"

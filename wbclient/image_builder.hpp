@@ -4,7 +4,7 @@
 #include "wbclient/image_transfer.hpp"
 #include "wbclient/layer_builder.hpp"
 #include "wbclient/reference.hpp"
-#include "wbclient/registry_client.hpp"
+#include "wbclient/distribution/registry_client.hpp"
 
 #include <filesystem>
 #include <map>

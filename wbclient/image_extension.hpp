@@ -5,7 +5,7 @@
 #include "wbclient/image_builder.hpp"
 #include "wbclient/image_transfer.hpp"
 #include "wbclient/reference.hpp"
-#include "wbclient/registry_client.hpp"
+#include "wbclient/distribution/registry_client.hpp"
 
 #include <filesystem>
 #include <string>

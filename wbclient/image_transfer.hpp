@@ -3,7 +3,7 @@
 #pragma once
 
 #include "wbclient/reference.hpp"
-#include "wbclient/registry_client.hpp"
+#include "wbclient/distribution/registry_client.hpp"
 
 #include <filesystem>
 #include <functional>

@@ -1,14 +1,14 @@
-// TLS for registries: trusting a private CA, and clear errors for the two classic scheme
-// mistakes (https:// to a plain-HTTP registry, http:// to an HTTPS one).
+// The API's root, GET /v2/: "are you there, and do you speak v2?"
 #pragma once
 
 #include "wbclient/http.hpp"
-#include "wbclient/registry_client.hpp"
 
 namespace wbclient {
 
-/// WORKBOOK_CA_FILE, if set, as the CA file to trust; verification always on.
-TlsOptions tls_options_from_environment();
+class RegistryClient;
+
+/// GET /v2/ → 200; throws RegistryError for any other answer (401 included).
+Response ping(RegistryClient& client);
 
 /// GET /v2/, returning whatever status it answers (200, 401, ...). A transfer that fails
 /// because of TLS, or a registry that refuses to speak plain HTTP, becomes a one-line

@@ -1,13 +1,14 @@
-#include "wbclient/transport.hpp"
+#include "wbclient/distribution/base.hpp"
 
-#include <cstdlib>
+#include "wbclient/distribution/registry_client.hpp"
+#include "wbclient/distribution/registry_error.hpp"
+
 #include <stdexcept>
 
 namespace wbclient {
 
-TlsOptions tls_options_from_environment() {
-    const char* ca_file = std::getenv("WORKBOOK_CA_FILE");
-    return TlsOptions{.ca_file = ca_file ? ca_file : "", .verify = true};
+Response ping(RegistryClient& client) {
+    return perform_expecting(client.http(), Request{.method = "GET", .url = client.base_url() + "/v2/"}, {200});
 }
 
 Response ping_checking_scheme(RegistryClient& client) {

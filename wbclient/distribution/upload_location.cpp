@@ -1,4 +1,4 @@
-#include "wbclient/upload_location.hpp"
+#include "wbclient/distribution/upload_location.hpp"
 
 #include "wbclient/text.hpp"
 #include "wbclient/url.hpp"
