@@ -2,8 +2,8 @@
 // next page is wherever the registry's Link header says.
 #include "fuzz_common.hpp"
 
-#include "wbclient/link_header.hpp"
-#include "wbclient/url.hpp"
+#include "wbclient/http/link_header.hpp"
+#include "wbclient/http/url.hpp"
 
 #include <cstddef>
 #include <cstdint>

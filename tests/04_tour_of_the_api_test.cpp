@@ -8,8 +8,8 @@
 #include "scripted_server.hpp"
 
 #include "wbclient/distribution/registry_client.hpp"
-#include "wbclient/link_header.hpp"
-#include "wbclient/url.hpp"
+#include "wbclient/http/link_header.hpp"
+#include "wbclient/http/url.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -13,7 +13,7 @@
 #include "tls_material.hpp"
 #include "token_server.hpp"
 
-#include "wbclient/auth.hpp"
+#include "wbclient/http/auth.hpp"
 #include "wbclient/distribution/registry_client.hpp"
 
 #include <catch2/catch.hpp>

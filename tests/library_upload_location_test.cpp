@@ -5,8 +5,8 @@
 #include "scripted_server.hpp"
 #include "workspace.hpp"
 
-#include "wbclient/blob_mount.hpp"
-#include "wbclient/chunked_upload.hpp"
+#include "wbclient/transfer/ensure_blob.hpp"
+#include "wbclient/transfer/chunked_upload.hpp"
 #include "wbclient/distribution/registry_client.hpp"
 #include "wbclient/distribution/upload_location.hpp"
 

@@ -1,7 +1,7 @@
 // The API's root, GET /v2/: "are you there, and do you speak v2?"
 #pragma once
 
-#include "wbclient/http.hpp"
+#include "wbclient/http/http.hpp"
 
 namespace wbclient {
 

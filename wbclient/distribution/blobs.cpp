@@ -34,13 +34,13 @@ void fetch_blob(RegistryClient& client, std::string_view repository, const Descr
         throw std::runtime_error("blob " + blob.digest.str() + " ended after " + std::to_string(received) + " of " +
                                  std::to_string(blob.size) + " bytes");
     if (const Digest actual = hash.finish(); actual != blob.digest)
-        throw std::runtime_error("blob " + blob.digest.str() + " arrived with digest " + actual.str());
+        throw DigestMismatch("blob " + blob.digest.str() + " arrived with digest " + actual.str(), blob.digest, actual);
 }
 
 void delete_blob(RegistryClient& client, std::string_view repository, const Digest& digest) {
     const Request request{.method = "DELETE", .url = client.url(repository, "blobs/" + digest.str())};
     const Response response = client.http().perform(request);
-    if (response.status != 202) throw DeleteRefused(request, response);
+    if (response.status != 202) throw RegistryError(request, response, explain_delete_refusal(request, response));
 }
 
 }  // namespace wbclient

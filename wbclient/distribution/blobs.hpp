@@ -2,9 +2,9 @@
 // /v2/<name>/blobs/<digest>. Uploads have their own file (uploads.hpp).
 #pragma once
 
-#include "wbclient/digest.hpp"
-#include "wbclient/http.hpp"
-#include "wbclient/manifest.hpp"
+#include "wbclient/model/digest.hpp"
+#include "wbclient/http/http.hpp"
+#include "wbclient/model/manifest.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -24,7 +24,8 @@ void fetch_blob(RegistryClient& client, std::string_view repository, const Descr
 
 /// DELETE /v2/<name>/blobs/<digest>: 202 unlinks the blob from this repository only, even
 /// while a manifest there still needs it; other repositories keep serving it, and its bytes
-/// stay on disk until a garbage collection. Throws DeleteRefused for any other answer.
+/// stay on disk until a garbage collection. Throws RegistryError, with
+/// what the refusal means (explain_delete_refusal), for any other answer.
 void delete_blob(RegistryClient& client, std::string_view repository, const Digest& digest);
 
 }  // namespace wbclient

@@ -3,9 +3,9 @@
 #include "wbclient/distribution/json_body.hpp"
 #include "wbclient/distribution/registry_client.hpp"
 #include "wbclient/distribution/registry_error.hpp"
-#include "wbclient/link_header.hpp"
-#include "wbclient/text.hpp"
-#include "wbclient/url.hpp"
+#include "wbclient/http/link_header.hpp"
+#include "wbclient/model/text.hpp"
+#include "wbclient/http/url.hpp"
 
 #include <set>
 #include <stdexcept>

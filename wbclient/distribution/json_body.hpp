@@ -2,7 +2,7 @@
 // an error that names the request, never an empty list.
 #pragma once
 
-#include "wbclient/http.hpp"
+#include "wbclient/http/http.hpp"
 
 #include <nlohmann/json.hpp>
 

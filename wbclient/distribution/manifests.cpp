@@ -32,8 +32,9 @@ FetchedManifest get_manifest(RegistryClient& client, std::string_view repository
     if (reference.starts_with("sha256:")) expected = Digest::parse(reference);
     else if (auto header = response.headers.get("Docker-Content-Digest")) expected = Digest::parse(*header);
     if (expected && *expected != actual)
-        throw std::runtime_error("manifest " + std::string(repository) + ":" + std::string(reference) +
-                                 " has digest " + actual.str() + ", expected " + expected->str());
+        throw DigestMismatch("manifest " + std::string(repository) + ":" + std::string(reference) + " has digest " +
+                                 actual.str() + ", expected " + expected->str(),
+                             *expected, actual);
 
     const std::string content_type = response.headers.get("Content-Type").value_or("");
     Manifest parsed = Manifest::parse(response.body, content_type);
@@ -71,14 +72,15 @@ Digest put_manifest(RegistryClient& client, std::string_view repository, std::st
     const Digest ours = digest_of(bytes);
     const auto theirs = response.headers.get("Docker-Content-Digest");
     if (theirs && Digest::parse(*theirs) != ours)
-        throw std::runtime_error("registry stored manifest as " + *theirs + ", we sent " + ours.str());
+        throw DigestMismatch("registry stored manifest as " + *theirs + ", we sent " + ours.str(), ours,
+                             Digest::parse(*theirs));
     return ours;
 }
 
 void delete_manifest(RegistryClient& client, std::string_view repository, const Digest& digest) {
     const Request request{.method = "DELETE", .url = client.url(repository, "manifests/" + digest.str())};
     const Response response = client.http().perform(request);
-    if (response.status != 202) throw DeleteRefused(request, response);
+    if (response.status != 202) throw RegistryError(request, response, explain_delete_refusal(request, response));
 }
 
 Digest delete_manifest(RegistryClient& client, std::string_view repository, std::string_view reference) {

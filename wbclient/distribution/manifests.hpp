@@ -2,8 +2,8 @@
 // manifests"): GET, HEAD, PUT and DELETE of /v2/<name>/manifests/<reference>.
 #pragma once
 
-#include "wbclient/digest.hpp"
-#include "wbclient/manifest.hpp"
+#include "wbclient/model/digest.hpp"
+#include "wbclient/model/manifest.hpp"
 
 #include <cstdint>
 #include <string>
@@ -43,7 +43,7 @@ Digest put_manifest(RegistryClient& client, std::string_view repository, std::st
 
 /// DELETE /v2/<name>/manifests/<digest>: 202 removes the manifest from the repository and
 /// every tag that points at it. The bytes stay on disk until a garbage collection. Throws
-/// DeleteRefused for any other answer.
+/// RegistryError, with what the refusal means (explain_delete_refusal), for any other answer.
 void delete_manifest(RegistryClient& client, std::string_view repository, const Digest& digest);
 
 /// Deletes the manifest that `reference` (a tag or a digest) names. A registry deletes

@@ -1,12 +1,11 @@
 #include "wbclient/distribution/registry_client.hpp"
 
-#include "wbclient/reference.hpp"
+#include "wbclient/model/reference.hpp"
 
 namespace wbclient {
 
-RegistryClient::RegistryClient(std::string_view registry) : base_url_(registry_base_url(registry)) {
-    observe_from_environment(http_);
-}
+RegistryClient::RegistryClient(std::string_view registry, const ClientOptions& options)
+    : base_url_(registry_base_url(registry)), http_(options) {}
 
 RegistryClient::RegistryClient(std::string base_url, HttpClient http)
     : base_url_(std::move(base_url)), http_(std::move(http)) {}

@@ -4,7 +4,7 @@
 // ones every chapter uses, so `registry.get_manifest(...)` reads like `crane`'s calls.
 #pragma once
 
-#include "wbclient/digest.hpp"
+#include "wbclient/model/digest.hpp"
 #include "wbclient/distribution/base.hpp"
 #include "wbclient/distribution/blobs.hpp"
 #include "wbclient/distribution/catalog.hpp"
@@ -13,8 +13,8 @@
 #include "wbclient/distribution/tags.hpp"
 #include "wbclient/distribution/upload_location.hpp"
 #include "wbclient/distribution/uploads.hpp"
-#include "wbclient/http.hpp"
-#include "wbclient/manifest.hpp"
+#include "wbclient/http/http.hpp"
+#include "wbclient/model/manifest.hpp"
 
 #include <filesystem>
 #include <optional>
@@ -25,8 +25,9 @@ namespace wbclient {
 
 class RegistryClient {
 public:
-    /// `registry` is "host:port" or "http(s)://host:port".
-    explicit RegistryClient(std::string_view registry);
+    /// `registry` is "host:port" or "http(s)://host:port"; `options` set up its HttpClient
+    /// (observers, stall timeout, TLS, user agent, authorizer).
+    explicit RegistryClient(std::string_view registry, const ClientOptions& options = {});
 
     const std::string& base_url() const { return base_url_; }
     HttpClient& http() { return http_; }

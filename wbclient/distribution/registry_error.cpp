@@ -1,7 +1,7 @@
 #include "wbclient/distribution/registry_error.hpp"
 
-#include "wbclient/digest.hpp"
-#include "wbclient/text.hpp"
+#include "wbclient/model/digest.hpp"
+#include "wbclient/model/text.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -111,8 +111,5 @@ std::string explain_delete_refusal(const Request& request, const Response& respo
         return "deleting needs credentials with the delete right on this repository";
     return "";
 }
-
-DeleteRefused::DeleteRefused(const Request& request, const Response& response)
-    : RegistryError(request, response, explain_delete_refusal(request, response)) {}
 
 }  // namespace wbclient

@@ -2,7 +2,7 @@
 // expects, or it becomes a RegistryError that keeps everything the registry said.
 #pragma once
 
-#include "wbclient/http.hpp"
+#include "wbclient/http/http.hpp"
 
 #include <initializer_list>
 #include <stdexcept>
@@ -50,12 +50,5 @@ Response perform_expecting(HttpClient& http, const Request& request, std::initia
 /// sentence for the reader, or "" when the answer needs no more than its code. `request` is
 /// the DELETE that was refused.
 std::string explain_delete_refusal(const Request& request, const Response& response);
-
-/// A registry refused a DELETE: a RegistryError whose message adds what the refusal means
-/// (explain_delete_refusal).
-class DeleteRefused : public RegistryError {
-public:
-    DeleteRefused(const Request& request, const Response& response);
-};
 
 }  // namespace wbclient

@@ -1,7 +1,7 @@
 #include "wbclient/distribution/upload_location.hpp"
 
-#include "wbclient/text.hpp"
-#include "wbclient/url.hpp"
+#include "wbclient/model/text.hpp"
+#include "wbclient/http/url.hpp"
 
 namespace wbclient {
 

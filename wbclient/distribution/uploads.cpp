@@ -233,7 +233,7 @@ std::string BlobUpload::finish(const Digest& digest) {
                           .url = with_digest(location_, digest)};
     const Response response = perform_expecting(client_->http(), request, {201});
     if (const auto stored = response.headers.get("Docker-Content-Digest"); stored && *stored != digest.str())
-        throw std::runtime_error("PUT " + request.url + ": the registry stored " + *stored);
+        throw DigestMismatch("PUT " + request.url + ": the registry stored " + *stored, digest, Digest::parse(*stored));
     return client_->absolute(response.headers.get("Location").value_or(
         client_->url(repository_, "blobs/" + digest.str())));
 }

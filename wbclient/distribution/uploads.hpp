@@ -4,9 +4,9 @@
 // cancel it (DELETE). Every Location an answer carries goes through resolve_upload_location.
 #pragma once
 
-#include "wbclient/digest.hpp"
-#include "wbclient/http.hpp"
-#include "wbclient/manifest.hpp"
+#include "wbclient/model/digest.hpp"
+#include "wbclient/http/http.hpp"
+#include "wbclient/model/manifest.hpp"
 
 #include <nlohmann/json.hpp>
 
