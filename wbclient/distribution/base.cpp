@@ -26,7 +26,7 @@ Response ping_checking_scheme(RegistryClient& client) {
                                      "); if it is a plain-HTTP registry, use http://" + host);
         if (https && what.find("SSL peer certificate") != std::string::npos)
             throw std::runtime_error(base + " has a certificate this client does not trust (" + what +
-                                     "); give its CA's certificate as the CA file (WORKBOOK_CA_FILE)");
+                                     "); give its CA's certificate as the CA file (TlsOptions::ca_file)");
         throw;
     }
     // Go's TLS server answers plain HTTP with 400 and this sentence.
