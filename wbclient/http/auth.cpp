@@ -1,6 +1,7 @@
 #include "wbclient/http/auth.hpp"
 
 #include "wbclient/model/text.hpp"
+#include "wbclient/http/url.hpp"
 
 #include <curl/curl.h>
 #include <openssl/evp.h>
@@ -17,12 +18,6 @@ namespace {
 bool is_token_char(char c) {
     return std::isalnum(static_cast<unsigned char>(c)) ||
            std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
-
-std::string lower(std::string_view text) {
-    std::string result(text);
-    for (auto& c : result) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return result;
 }
 
 // A cursor over one header value.
