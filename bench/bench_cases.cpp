@@ -1,8 +1,8 @@
 #include "bench_cases.hpp"
 
-#include "wbclient/digest.hpp"
-#include "wbclient/oci_layout.hpp"
-#include "wbclient/registry_client.hpp"
+#include "wbclient/model/digest.hpp"
+#include "wbclient/image/oci_layout.hpp"
+#include "wbclient/distribution/registry_client.hpp"
 
 #include <algorithm>
 #include <chrono>

@@ -6,10 +6,10 @@
 //        workbook_transfer [--parallel N] copy <source-reference> <destination-reference>
 //        workbook_transfer heads <reference> <count>
 // e.g.   workbook_transfer push image-layout localhost:5000/bench/image:latest
-#include "wbclient/environment.hpp"
-#include "wbclient/image_transfer.hpp"
-#include "wbclient/reference.hpp"
-#include "wbclient/registry_client.hpp"
+#include "program_options.hpp"
+#include "wbclient/transfer/image_transfer.hpp"
+#include "wbclient/model/reference.hpp"
+#include "wbclient/distribution/registry_client.hpp"
 
 #include <chrono>
 #include <cstdio>
@@ -53,7 +53,7 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 // then `count` HEADs of one blob are timed; the transcript's new_connections says how many
 // connections they had to open (0 when every one reused it).
 void time_heads(const Reference& image, unsigned count) {
-    RegistryClient registry(image.registry);
+    RegistryClient registry(image.registry, workbook::client_options());
     long opened = 0;
     registry.http().add_observer(
         [&](const wbclient::Exchange& exchange) { opened += exchange.new_connections; });
@@ -87,7 +87,7 @@ int main(int argc, char** argv) try {
     if (args.size() != 3) throw std::invalid_argument(usage);
     const std::string& command = args[0];
     const auto reference = [](const std::string& text) {
-        return Reference::parse(text, wbclient::default_registry());
+        return Reference::parse(text, workbook::default_registry());
     };
     const auto start = std::chrono::steady_clock::now();
 
@@ -96,14 +96,14 @@ int main(int argc, char** argv) try {
         if (!fs::exists(layout / "oci-layout") || !fs::exists(layout / "index.json"))
             throw std::runtime_error(layout.string() + " is not an OCI layout");
         const Reference destination = reference(args[2]);
-        RegistryClient registry(destination.registry);
+        RegistryClient registry(destination.registry, workbook::client_options());
         const auto digest = wbclient::push_layout(registry, layout, destination, options);
         std::printf("pushed %s to %s (%s) in %.3f s\n", layout.c_str(),
                     destination.str().c_str(), digest.str().c_str(), seconds_since(start));
     } else if (command == "pull") {
         const Reference image = reference(args[1]);
         const fs::path layout = args[2];
-        RegistryClient registry(image.registry);
+        RegistryClient registry(image.registry, workbook::client_options());
         const auto digest = wbclient::pull_to_layout(registry, image, layout, options);
         std::printf("pulled %s (%s) into %s, every blob verified, in %.3f s\n",
                     image.str().c_str(), digest.str().c_str(), layout.c_str(),
@@ -111,8 +111,8 @@ int main(int argc, char** argv) try {
     } else if (command == "copy") {
         const Reference source = reference(args[1]);
         const Reference destination = reference(args[2]);
-        RegistryClient from(source.registry);
-        RegistryClient to(destination.registry);
+        RegistryClient from(source.registry, workbook::client_options());
+        RegistryClient to(destination.registry, workbook::client_options());
         const auto digest = wbclient::copy_image(from, source, to, destination, options);
         std::printf("copied %s to %s (%s) in %.3f s\n", source.str().c_str(),
                     destination.str().c_str(), digest.str().c_str(), seconds_since(start));

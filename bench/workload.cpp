@@ -1,8 +1,8 @@
 #include "workload.hpp"
 
-#include "wbclient/image_builder.hpp"
-#include "wbclient/image_layout.hpp"
-#include "wbclient/layer_builder.hpp"
+#include "wbclient/image/image_builder.hpp"
+#include "wbclient/image/built_image_layout.hpp"
+#include "wbclient/image/layer_builder.hpp"
 
 #include <fstream>
 #include <random>

@@ -2,7 +2,7 @@
 // every run (never stored), so every tool moves exactly the same bytes.
 #pragma once
 
-#include "wbclient/manifest.hpp"
+#include "wbclient/model/manifest.hpp"
 
 #include <cstdint>
 #include <filesystem>

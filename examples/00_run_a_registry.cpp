@@ -2,8 +2,8 @@
 //
 // Usage: 00_run_a_registry [registry]
 //   e.g. 00_run_a_registry localhost:5000   (default: $WORKBOOK_REGISTRY or localhost:5000)
-#include "wbclient/environment.hpp"
-#include "wbclient/registry_client.hpp"
+#include "program_options.hpp"
+#include "wbclient/distribution/registry_client.hpp"
 
 #include <cstdlib>
 #include <iostream>
@@ -13,11 +13,11 @@ int main(int argc, char* argv[]) try {
         std::cerr << "usage: " << argv[0] << " [registry]   e.g. localhost:5000\n";
         return EXIT_FAILURE;
     }
-    const std::string registry = argc == 2 ? argv[1] : wbclient::default_registry();
+    const std::string registry = argc == 2 ? argv[1] : workbook::default_registry();
 
     //! [ping]
     // GET /v2/ is the one request every registry answers: 200 means "I speak v2".
-    wbclient::RegistryClient client(registry);
+    wbclient::RegistryClient client(registry, workbook::client_options());
     const wbclient::Response response = client.ping();
     //! [ping]
     std::cout << "GET " << client.base_url() << "/v2/ answered " << response.status << " "

@@ -2,9 +2,9 @@
 //
 // Usage: 01_rehost_busybox [source [destination [layout-dir]]]
 //   e.g. 01_rehost_busybox localhost:5001/library/busybox:latest localhost:5000/my-busybox my-busybox.oci
-#include "wbclient/environment.hpp"
-#include "wbclient/image_transfer.hpp"
-#include "wbclient/oci_layout.hpp"
+#include "program_options.hpp"
+#include "wbclient/transfer/image_transfer.hpp"
+#include "wbclient/image/oci_layout.hpp"
 
 #include <cstdlib>
 #include <filesystem>
@@ -23,20 +23,20 @@ int main(int argc, char* argv[]) try {
     //! [references]
     // `docker pull busybox` + `docker tag busybox localhost:5000/my-busybox`, as references.
     const Reference source = Reference::parse(
-        argc > 1 ? argv[1] : wbclient::default_upstream() + "/library/busybox:latest");
+        argc > 1 ? argv[1] : workbook::default_upstream() + "/library/busybox:latest");
     const Reference destination =
-        Reference::parse(argc > 2 ? argv[2] : wbclient::default_registry() + "/my-busybox:latest");
+        Reference::parse(argc > 2 ? argv[2] : workbook::default_registry() + "/my-busybox:latest");
     const fs::path layout = argc > 3 ? argv[3] : "my-busybox.oci";
     //! [references]
 
     //! [copy]
     // `docker push`: every blob the manifest names, then the manifest itself, byte for byte.
-    wbclient::RegistryClient upstream(source.registry);
-    wbclient::RegistryClient local(destination.registry);
+    wbclient::RegistryClient upstream(source.registry, workbook::client_options());
+    wbclient::RegistryClient local(destination.registry, workbook::client_options());
     std::cout << "Copying " << source.str() << " to " << destination.str() << "\n";
     const wbclient::Digest pushed = wbclient::copy_image(
         upstream, source, local, destination, [](const wbclient::BlobEvent& event) {
-            std::cout << "  " << event.action << " " << event.blob.digest.str() << " ("
+            std::cout << "  " << wbclient::to_string(event.action) << " " << event.blob.digest.str() << " ("
                       << event.blob.size << " bytes, " << event.blob.media_type << ")\n";
         });
     std::cout << "Pushed manifest " << pushed.str() << "\n";

@@ -3,10 +3,10 @@
 //
 // Usage: 02_anatomy_of_an_image [image]
 //   e.g. 02_anatomy_of_an_image localhost:5000/my-busybox:latest   (default: on $WORKBOOK_REGISTRY)
-#include "wbclient/environment.hpp"
-#include "wbclient/layer_reader.hpp"
-#include "wbclient/reference.hpp"
-#include "wbclient/registry_client.hpp"
+#include "program_options.hpp"
+#include "wbclient/image/layer_reader.hpp"
+#include "wbclient/model/reference.hpp"
+#include "wbclient/distribution/registry_client.hpp"
 
 #include <cstdio>
 #include <cstdlib>
@@ -57,10 +57,10 @@ int main(int argc, char* argv[]) try {
         return EXIT_FAILURE;
     }
     const auto image = wbclient::Reference::parse(
-        argc == 2 ? argv[1] : wbclient::default_registry() + "/my-busybox:latest");
+        argc == 2 ? argv[1] : workbook::default_registry() + "/my-busybox:latest");
     // The schema1 rewrite below happens only to manifests fetched by tag.
     if (image.digest) throw std::invalid_argument("name the image by tag, not by digest: " + image.str());
-    wbclient::RegistryClient client(image.registry);
+    wbclient::RegistryClient client(image.registry, workbook::client_options());
     const auto manifest_url = [&](std::string_view reference) {
         return client.url(image.repository, "manifests/" + std::string(reference));
     };

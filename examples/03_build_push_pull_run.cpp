@@ -2,10 +2,11 @@
 //
 // Usage: 03_build_push_pull_run [--docker] [--label key=value]... [--add folder] [image [workdir]]
 //   e.g. 03_build_push_pull_run --label org.opencontainers.image.title=hello localhost:5000/hello-workbook:latest hello-workbook
-#include "wbclient/environment.hpp"
-#include "wbclient/image_builder.hpp"
-#include "wbclient/layer_extractor.hpp"
-#include "wbclient/oci_layout.hpp"
+#include "program_options.hpp"
+#include "wbclient/image/image_builder.hpp"
+#include "wbclient/transfer/image_transfer.hpp"
+#include "wbclient/image/layer_extractor.hpp"
+#include "wbclient/image/oci_layout.hpp"
 
 #include <boost/process.hpp>
 
@@ -22,8 +23,9 @@ namespace {
 
 // The static program the build compiled for this image (examples/hello/hello.c), unless
 // WORKBOOK_HELLO_PROGRAM names a copy of it elsewhere.
-const fs::path hello_program =
-    std::getenv("WORKBOOK_HELLO_PROGRAM") ? std::getenv("WORKBOOK_HELLO_PROGRAM") : WORKBOOK_HELLO_PROGRAM;
+const fs::path hello_program = workbook::environment_value("WORKBOOK_HELLO_PROGRAM").empty()
+                                   ? fs::path(WORKBOOK_HELLO_PROGRAM)
+                                   : fs::path(workbook::environment_value("WORKBOOK_HELLO_PROGRAM"));
 
 struct Options {
     ImageSpec spec;
@@ -68,8 +70,8 @@ int main(int argc, char* argv[]) try {
     Options options = parse_options(argc, argv);
     const Reference image = Reference::parse(options.positional.size() > 0
                                                  ? options.positional[0]
-                                                 : default_registry() + "/hello-workbook:latest",
-                                             default_registry());
+                                                 : workbook::default_registry() + "/hello-workbook:latest",
+                                             workbook::default_registry());
     const fs::path workdir = options.positional.size() > 1 ? options.positional[1] : "hello-workbook";
     // Everything lands in a temporary sibling first; a failure leaves the old folder as it was.
     const bool rerun = fs::exists(workdir / "manifest.json");
@@ -100,10 +102,10 @@ int main(int argc, char* argv[]) try {
               << "\nThe manifest, " << built.manifest_blob.digest.str() << ":\n" << built.manifest << "\n";
 
     //! [push]
-    RegistryClient registry(image.registry);
+    RegistryClient registry(image.registry, workbook::client_options());
     std::cout << "Pushing " << image.str() << "\n";
     const Digest pushed = push_image(registry, image, built, [](const BlobEvent& event) {
-        std::cout << "  " << event.action << " " << event.blob.digest.str() << " ("
+        std::cout << "  " << to_string(event.action) << " " << event.blob.digest.str() << " ("
                   << event.blob.size << " bytes, " << event.blob.media_type << ")\n";
     });
     //! [push]

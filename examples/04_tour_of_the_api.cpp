@@ -3,8 +3,8 @@
 //
 // Usage: 04_tour_of_the_api [registry [upstream]]
 //   e.g. 04_tour_of_the_api localhost:5000 localhost:5001
-#include "wbclient/catalog.hpp"
-#include "wbclient/environment.hpp"
+#include "wbclient/distribution/registry_client.hpp"
+#include "program_options.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -49,8 +49,8 @@ int main(int argc, char* argv[]) try {
         std::cerr << "usage: " << argv[0] << " [registry [upstream]]   e.g. localhost:5000 localhost:5001\n";
         return EXIT_FAILURE;
     }
-    RegistryClient client(argc > 1 ? argv[1] : default_registry());
-    RegistryClient upstream(argc > 2 ? argv[2] : default_upstream());
+    RegistryClient client(argc > 1 ? argv[1] : workbook::default_registry(), workbook::client_options());
+    RegistryClient upstream(argc > 2 ? argv[2] : workbook::default_upstream(), workbook::client_options());
 
     //! [tour_repositories]
     // Three tiny repositories of our own (a config, no layers), so that pages of two show.
@@ -125,7 +125,7 @@ int main(int argc, char* argv[]) try {
              const Response session = client.http().perform(open);
              const auto location = session.headers.get("Location");
              if (session.status != 202 || !location) throw RegistryError(open, session);
-             const Request cancel{.method = "DELETE", .url = resolve_link(open.url, *location)};
+             const Request cancel{.method = "DELETE", .url = client.absolute(*location)};
              if (const Response gone = client.http().perform(cancel); gone.status != 204)
                  throw RegistryError(cancel, gone);
              return Request{.url = cancel.url};

@@ -3,9 +3,9 @@
 // Usage: 05_base_and_extending_images [--storage DIR] [base [same-repo [other-repo [naive]]]]
 //   e.g. 05_base_and_extending_images --storage /var/lib/registry localhost:5000/my-busybox:latest
 //        (the defaults push my-busybox:extended, my-app:latest and my-app-naive:latest there)
-#include "wbclient/environment.hpp"
-#include "wbclient/image_extension.hpp"
-#include "wbclient/layer_extractor.hpp"
+#include "program_options.hpp"
+#include "wbclient/transfer/image_extension.hpp"
+#include "wbclient/image/layer_extractor.hpp"
 
 #include <cstdlib>
 #include <filesystem>
@@ -50,9 +50,9 @@ BlobStore measure(const fs::path& storage) {
 }
 
 // What `docker push` prints for a layer, for each way a blob got there.
-std::string docker_says(const std::string& action, const std::string& mounted_from) {
-    if (action == "exists") return "Layer already exists";
-    if (action == "mounted") return "Mounted from " + mounted_from;
+std::string docker_says(BlobAction action, const std::string& mounted_from) {
+    if (action == BlobAction::already_there) return "Layer already exists";
+    if (action == BlobAction::mounted) return "Mounted from " + mounted_from;
     return "Pushed";
 }
 
@@ -60,9 +60,9 @@ std::string docker_says(const std::string& action, const std::string& mounted_fr
 
 int main(int argc, char* argv[]) try {
     std::vector<std::string> positional;
-    const char* storage_env = std::getenv("WORKBOOK_STORAGE");
     std::optional<fs::path> storage;
-    if (storage_env && *storage_env) storage = storage_env;
+    if (const std::string storage_env = workbook::environment_value("WORKBOOK_STORAGE"); !storage_env.empty())
+        storage = storage_env;
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];
         if (arg == "--storage" && i + 1 < argc)
@@ -76,9 +76,9 @@ int main(int argc, char* argv[]) try {
         throw std::invalid_argument(storage->string() +
                                     " is not a registry's storage root (no docker/registry/v2/blobs)");
     const auto argument = [&](std::size_t i, const std::string& fallback) {
-        return Reference::parse(positional.size() > i ? positional[i] : fallback, default_registry());
+        return Reference::parse(positional.size() > i ? positional[i] : fallback, workbook::default_registry());
     };
-    const Reference base_ref = argument(0, default_registry() + "/my-busybox:latest");
+    const Reference base_ref = argument(0, workbook::default_registry() + "/my-busybox:latest");
     const struct Push {
         Reference to;
         PushMode mode;
@@ -94,7 +94,7 @@ int main(int argc, char* argv[]) try {
             throw std::invalid_argument(push.to.str() + " is not on " + base_ref.registry +
                                         ", the base's registry");
 
-    RegistryClient registry(base_ref.registry);
+    RegistryClient registry(base_ref.registry, workbook::client_options());
     Traffic traffic;
     registry.http().add_observer([&](const Exchange& e) {
         ++traffic.requests[e.method];

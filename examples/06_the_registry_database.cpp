@@ -5,10 +5,10 @@
 // Usage: 06_the_registry_database [--storage DIR] [--redis HOST:PORT] [registry]
 //   e.g. 06_the_registry_database --storage /var/lib/registry --redis 127.0.0.1:6379 localhost:5000
 //   (defaults: $WORKBOOK_STORAGE, $WORKBOOK_REDIS, $WORKBOOK_REGISTRY or localhost:5000)
-#include "wbclient/catalog.hpp"
-#include "wbclient/environment.hpp"
-#include "wbclient/redis_cache.hpp"
-#include "wbclient/storage_layout.hpp"
+#include "wbclient/distribution/registry_client.hpp"
+#include "program_options.hpp"
+#include "wbclient/inspection/redis_cache.hpp"
+#include "wbclient/inspection/storage_layout.hpp"
 
 #include <algorithm>
 #include <cstdlib>
@@ -24,11 +24,6 @@ namespace {
 
 const char* const usage = "[--storage DIR] [--redis HOST:PORT] [registry]";
 
-std::string from_environment(const char* name) {
-    const char* value = std::getenv(name);
-    return value ? value : "";
-}
-
 // Which link folders name each blob: "my-busybox/_layers", "my-busybox/_manifests/revisions".
 using Links = std::map<std::string, std::vector<std::string>>;
 
@@ -41,8 +36,8 @@ std::string joined(const std::vector<std::string>& words) {
 }  // namespace
 
 int main(int argc, char* argv[]) try {
-    std::string storage_root = from_environment("WORKBOOK_STORAGE"), redis_address = from_environment("WORKBOOK_REDIS");
-    std::string registry = default_registry();
+    std::string storage_root = workbook::environment_value("WORKBOOK_STORAGE"), redis_address = workbook::environment_value("WORKBOOK_REDIS");
+    std::string registry = workbook::default_registry();
     for (int i = 1, positional = 0; i < argc; ++i) {
         const std::string argument = argv[i];
         if ((argument == "--storage" || argument == "--redis") && i + 1 < argc)
@@ -60,7 +55,7 @@ int main(int argc, char* argv[]) try {
     const StorageLayout storage(storage_root);
     std::optional<RedisConnection> redis;
     if (!redis_address.empty()) redis.emplace(RedisAddress::parse(redis_address)).ping();
-    RegistryClient client(registry);
+    RegistryClient client(registry, workbook::client_options());
     //! [open]
 
     //! [walk_repositories]

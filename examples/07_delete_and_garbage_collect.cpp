@@ -3,10 +3,10 @@
 //
 // Usage: 07_delete_and_garbage_collect [registry [upstream]]
 //   e.g. 07_delete_and_garbage_collect localhost:5000 localhost:5001
-#include "wbclient/catalog.hpp"
-#include "wbclient/deletion.hpp"
-#include "wbclient/environment.hpp"
-#include "wbclient/image_builder.hpp"
+#include "wbclient/distribution/registry_client.hpp"
+#include "program_options.hpp"
+#include "wbclient/image/image_builder.hpp"
+#include "wbclient/transfer/image_transfer.hpp"
 
 #include <unistd.h>
 
@@ -54,8 +54,8 @@ int main(int argc, char* argv[]) try {
         std::cerr << "usage: " << argv[0] << " [registry [upstream]]   e.g. localhost:5000 localhost:5001\n";
         return EXIT_FAILURE;
     }
-    RegistryClient client(argc > 1 ? argv[1] : default_registry());
-    RegistryClient upstream(argc > 2 ? argv[2] : default_upstream());
+    RegistryClient client(argc > 1 ? argv[1] : workbook::default_registry(), workbook::client_options());
+    RegistryClient upstream(argc > 2 ? argv[2] : workbook::default_upstream(), workbook::client_options());
     const std::string host = client.base_url().substr(client.base_url().find("://") + 3);
     const ScratchFolder scratch;
     std::cout << "== Three images of our own\n";
@@ -98,7 +98,8 @@ int main(int argc, char* argv[]) try {
     const Request by_tag{.method = "DELETE", .url = client.url("gc-demo/app", "manifests/latest")};
     const Response refused = client.http().perform(by_tag);
     std::cout << (refused.status == 202 ? "DELETE gc-demo/app:latest: 202, this registry deletes tags"
-                                        : DeleteRefused(by_tag, refused).what()) << "\n";
+                                        : RegistryError(by_tag, refused, explain_delete_refusal(by_tag, refused)).what())
+              << "\n";
     //! [delete_by_tag]
 
     //! [delete_by_digest]
@@ -146,7 +147,7 @@ int main(int argc, char* argv[]) try {
     try {
         delete_manifest(upstream, "library/busybox", busybox);
         throw std::runtime_error("the upstream deleted library/busybox@" + busybox.str() + "; it should refuse");
-    } catch (const DeleteRefused& refusal) {
+    } catch (const RegistryError& refusal) {
         if (refusal.status() != 405) throw;
         std::cout << refusal.what() << "\n";
     }

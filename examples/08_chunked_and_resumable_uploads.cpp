@@ -6,10 +6,10 @@
 //        08_chunked_and_resumable_uploads --resume file.upload.json
 //   e.g. 08_chunked_and_resumable_uploads --chunk-size 1M --stop-after 2 big.bin localhost:5000/big
 // With no file it sends a generated 4.5 MiB file, interrupts itself after two chunks and resumes.
-#include "wbclient/chunked_upload.hpp"
-#include "wbclient/environment.hpp"
-#include "wbclient/progress.hpp"
-#include "wbclient/reference.hpp"
+#include "wbclient/transfer/chunked_upload.hpp"
+#include "program_options.hpp"
+#include "wbclient/transfer/progress.hpp"
+#include "wbclient/model/reference.hpp"
 
 #include <cstdlib>
 #include <fstream>
@@ -125,7 +125,7 @@ void resume(const fs::path& state_file, ChunkPlan plan) {
     //! [resume]
     UploadCheckpoint checkpoint = UploadCheckpoint::load(state_file);
     std::ifstream file = checkpoint.open_file();  // refused if it changed since
-    RegistryClient client(checkpoint.registry);
+    RegistryClient client(checkpoint.registry, workbook::client_options());
     // GET the saved Location: 204, and a Range that says what the registry really holds.
     BlobUpload upload = resume_upload(client, checkpoint);
     // The digest of those bytes: re-read from the local file, not sent again.
@@ -153,12 +153,12 @@ int main(int argc, char* argv[]) try {
     if (options.plan.chunk_size == 0) options.plan.chunk_size = 1024 * 1024;
     const fs::path path = options.positional.empty() ? sample_file() : fs::path(options.positional[0]);
     const Reference target = Reference::parse(
-        options.positional.size() > 1 ? options.positional[1] : default_registry() + "/chunked-upload", default_registry());
+        options.positional.size() > 1 ? options.positional[1] : workbook::default_registry() + "/chunked-upload", workbook::default_registry());
     UploadCheckpoint checkpoint = UploadCheckpoint::begin(path, target.registry, target.repository, options.plan.chunk_size);
     std::ifstream file = checkpoint.open_file();
     const fs::path state_file = path.string() + ".upload.json";
 
-    RegistryClient client(target.registry);
+    RegistryClient client(target.registry, workbook::client_options());
     show_the_protocol(client, target.repository);
     std::cout << "Sending " << path.string() << " (" << checkpoint.file_size << " bytes) to " << target.registry
               << "/" << target.repository << " in chunks of " << options.plan.chunk_size << " bytes\n";

@@ -2,13 +2,14 @@
 //
 // Usage: 09_multi_platform_images [--platform os/arch[/variant]] [image [workdir]]
 //   e.g. 09_multi_platform_images --platform linux/arm64 localhost:5000/multi-platform-hello:latest multi-platform-hello
-#include "wbclient/environment.hpp"
-#include "wbclient/files.hpp"
-#include "wbclient/image_builder.hpp"
-#include "wbclient/index_builder.hpp"
-#include "wbclient/layer_extractor.hpp"
-#include "wbclient/oci_layout.hpp"
-#include "wbclient/platform.hpp"
+#include "program_options.hpp"
+#include "wbclient/model/files.hpp"
+#include "wbclient/image/image_builder.hpp"
+#include "wbclient/transfer/image_transfer.hpp"
+#include "wbclient/image/index_builder.hpp"
+#include "wbclient/image/layer_extractor.hpp"
+#include "wbclient/image/oci_layout.hpp"
+#include "wbclient/model/platform.hpp"
 
 #include <cstdlib>
 #include <filesystem>
@@ -93,7 +94,7 @@ int main(int argc, char* argv[]) try {
     }
     const Platform wanted = parse_platform(platform_text);
     const Reference image = Reference::parse(
-        positional.size() > 0 ? positional[0] : default_registry() + "/multi-platform-hello:latest", default_registry());
+        positional.size() > 0 ? positional[0] : workbook::default_registry() + "/multi-platform-hello:latest", workbook::default_registry());
     if (image.digest) throw std::invalid_argument("name the image by tag, not by digest: the index is pushed under it");
     const std::string list_tag = image.tag + "-docker";
     const fs::path workdir = positional.size() > 1 ? positional[1] : "multi-platform-hello";
@@ -107,7 +108,7 @@ int main(int argc, char* argv[]) try {
     std::vector<PlatformImage> images;
     for (const Platform& platform : {Platform{"linux", "amd64", ""}, Platform{"linux", "arm64", "v8"}})
         images.push_back(build_for(platform, work.path()));
-    RegistryClient registry(image.registry);
+    RegistryClient registry(image.registry, workbook::client_options());
     std::vector<Descriptor> oci_children, docker_children;
     for (const PlatformImage& built : images) {
         for (const BuiltImage* format : {&built.oci, &built.docker}) {

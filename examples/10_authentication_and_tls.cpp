@@ -8,11 +8,11 @@
 //   WORKBOOK_AUTH_REGISTRY  htpasswd (Basic)      WORKBOOK_TOKEN_REGISTRY  auth.token (Bearer)
 //   WORKBOOK_TLS_REGISTRY   https://host:port, trusted through WORKBOOK_CA_FILE
 // with the credentials in WORKBOOK_USER and WORKBOOK_PASSWORD (never on a command line).
-#include "wbclient/auth.hpp"
-#include "wbclient/environment.hpp"
-#include "wbclient/image_transfer.hpp"
-#include "wbclient/reference.hpp"
-#include "wbclient/transport.hpp"
+#include "wbclient/http/auth.hpp"
+#include "program_options.hpp"
+#include "wbclient/transfer/image_transfer.hpp"
+#include "wbclient/model/reference.hpp"
+#include "wbclient/distribution/registry_client.hpp"
 
 #include <cstdlib>
 #include <iostream>
@@ -22,17 +22,11 @@ using namespace wbclient;
 
 namespace {
 
-std::string from_environment(const char* name) {
-    const char* value = std::getenv(name);
-    return value ? value : "";
-}
-
 // Tokens come from the realm, a server of its own: the same TLS trust, the same transcript.
 HttpClient token_client() {
-    HttpClient client;
-    observe_from_environment(client);
-    client.set_tls_options(tls_options_from_environment());
-    return client;
+    wbclient::ClientOptions options = workbook::client_options();
+    options.tls = workbook::tls_options();
+    return HttpClient(options);
 }
 
 // GET /v2/ without credentials: the registry's answer says whether, and how, to log in.
@@ -65,7 +59,7 @@ std::shared_ptr<RegistryAuth> copy_in(RegistryClient& open, const Reference& ima
     std::cout << "Copying " << image.str() << " in as my-busybox:latest\n";
     const Digest digest = copy_image(open, image, registry, Reference::parse(registry.base_url().substr(
         registry.base_url().find("://") + 3) + "/my-busybox:latest"), [](const BlobEvent& e) {
-            std::cout << "  blob " << e.blob.digest.str() << ": " << e.action << "\n";
+            std::cout << "  blob " << e.blob.digest.str() << ": " << to_string(e.action) << "\n";
         });
     std::cout << "  done: manifest " << digest.str() << ", " << requests << " requests, "
               << auth->tokens_fetched() << " token(s) fetched, " << auth->requests_with_cached_token()
@@ -76,7 +70,7 @@ std::shared_ptr<RegistryAuth> copy_in(RegistryClient& open, const Reference& ima
 // The same registry with the password changed: what a typo looks like.
 void wrong_password(const std::string& registry, Credentials credentials) {
     credentials.password += "-typo";
-    RegistryClient client(registry);
+    RegistryClient client(registry, workbook::client_options());
     client.http().set_authorizer(std::make_shared<RegistryAuth>(credentials, token_client()));
     try {
         client.ping();
@@ -90,15 +84,15 @@ void wrong_password(const std::string& registry, Credentials credentials) {
 
 int main(int argc, char* argv[]) try {
     if (argc > 2) throw std::invalid_argument("usage: 10_authentication_and_tls [registry]");
-    RegistryClient open(argc > 1 ? argv[1] : default_registry());
+    RegistryClient open(argc > 1 ? argv[1] : workbook::default_registry(), workbook::client_options());
     const Reference image = Reference::parse(open.base_url().substr(open.base_url().find("://") + 3) +
                                              "/my-busybox:latest");
-    const std::optional<Credentials> credentials = credentials_from_environment();
+    const std::optional<Credentials> credentials = workbook::credentials();
 
     std::cout << "== The open registry\n";
     ask(open);
     //! [https_to_http]
-    RegistryClient wrong_scheme("https://" + image.registry);
+    RegistryClient wrong_scheme("https://" + image.registry, workbook::client_options());
     try {
         wrong_scheme.ping();
     } catch (const std::exception& error) {
@@ -111,18 +105,18 @@ int main(int argc, char* argv[]) try {
         std::cout << "  what wbclient::ping_checking_scheme makes of it:\n  " << explained.what() << "\n";
     }
 
-    if (const std::string basic = from_environment("WORKBOOK_AUTH_REGISTRY"); !basic.empty()) {
+    if (const std::string basic = workbook::environment_value("WORKBOOK_AUTH_REGISTRY"); !basic.empty()) {
         std::cout << "\n== htpasswd: Basic authentication\n";
-        RegistryClient registry(basic);
+        RegistryClient registry(basic, workbook::client_options());
         ask(registry);
         if (!credentials) throw std::invalid_argument("set WORKBOOK_USER and WORKBOOK_PASSWORD to log in");
         copy_in(open, image, registry, credentials);
         wrong_password(basic, *credentials);
     }
 
-    if (const std::string token = from_environment("WORKBOOK_TOKEN_REGISTRY"); !token.empty()) {
+    if (const std::string token = workbook::environment_value("WORKBOOK_TOKEN_REGISTRY"); !token.empty()) {
         std::cout << "\n== auth.token: Bearer tokens from a token server\n";
-        RegistryClient registry(token);
+        RegistryClient registry(token, workbook::client_options());
         ask(registry);
         const auto auth = copy_in(open, image, registry, credentials);
         const nlohmann::json claims = auth->claims_for("repository:my-busybox");
@@ -132,8 +126,7 @@ int main(int argc, char* argv[]) try {
                   << " s to iat+" << claims.value("exp", 0L) - claims.value("iat", 0L) << " s\n";
         //! [forged_token]
         // A token we make ourselves, granting everything, unsigned: the registry must refuse it.
-        HttpClient raw;
-        observe_from_environment(raw);
+        HttpClient raw(workbook::client_options());
         Request forged{.method = "GET", .url = registry.url("my-busybox", "tags/list")};
         const nlohmann::json everything = {{"type", "repository"}, {"name", "my-busybox"}, {"actions", {"*"}}};
         forged.headers.add("Authorization", "Bearer " + unsigned_jwt({{"access", {everything}}}));
@@ -144,24 +137,24 @@ int main(int argc, char* argv[]) try {
         if (credentials) wrong_password(token, *credentials);
     }
 
-    if (const std::string tls = from_environment("WORKBOOK_TLS_REGISTRY"); !tls.empty()) {
+    if (const std::string tls = workbook::environment_value("WORKBOOK_TLS_REGISTRY"); !tls.empty()) {
         std::cout << "\n== TLS: a registry serving HTTPS with a certificate from a private CA\n";
         const std::string host = tls.substr(tls.find("://") == std::string::npos ? 0 : tls.find("://") + 3);
-        RegistryClient untrusting("https://" + host);  // the system's CAs only
+        RegistryClient untrusting("https://" + host, workbook::client_options());  // the system's CAs only
         try {
             ping_checking_scheme(untrusting);
         } catch (const std::exception& error) {
             std::cout << "Without its CA:\n  " << error.what() << "\n";
         }
-        RegistryClient plain("http://" + host);
+        RegistryClient plain("http://" + host, workbook::client_options());
         try {
             ping_checking_scheme(plain);
         } catch (const std::exception& error) {
             std::cout << "Speaking plain HTTP to it:\n  " << error.what() << "\n";
         }
         //! [ca_file]
-        RegistryClient registry("https://" + host);
-        registry.http().set_tls_options(tls_options_from_environment());  // WORKBOOK_CA_FILE
+        RegistryClient registry("https://" + host, workbook::client_options());
+        registry.http().set_tls_options(workbook::tls_options());  // WORKBOOK_CA_FILE
         //! [ca_file]
         ask(registry);
         copy_in(open, image, registry, credentials);

@@ -3,10 +3,10 @@
 //
 // Usage: 11_fast_transfers [registry [workdir]]
 //   e.g. 11_fast_transfers localhost:5000 fast-transfers
-#include "wbclient/environment.hpp"
-#include "wbclient/image_layout.hpp"
-#include "wbclient/image_transfer.hpp"
-#include "wbclient/oci_layout.hpp"
+#include "program_options.hpp"
+#include "wbclient/image/built_image_layout.hpp"
+#include "wbclient/transfer/image_transfer.hpp"
+#include "wbclient/image/oci_layout.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -70,14 +70,14 @@ int main(int argc, char* argv[]) try {
                   << "  e.g. " << argv[0] << " localhost:5000 fast-transfers\n";
         return EXIT_FAILURE;
     }
-    const std::string host = argc > 1 ? argv[1] : default_registry();
+    const std::string host = argc > 1 ? argv[1] : workbook::default_registry();
     const fs::path workdir = argc > 2 ? argv[2] : "fast-transfers";
     const auto image = [&](const std::string& repository) {
         return Reference::parse(host + "/" + repository + ":latest");
     };
     const Reference one_by_one = image("fast/one-by-one"), parallel = image("fast/parallel"),
                     mounted = image("fast/mounted");
-    RegistryClient registry(host);
+    RegistryClient registry(host, workbook::client_options());
     ConnectionCount count;
     count.watch(registry);
 
@@ -102,7 +102,7 @@ int main(int argc, char* argv[]) try {
     std::cout << "Built " << built.layers.size() << " layers of noise and a config into "
               << (workdir / "built.oci").string() << "\n";
     const auto narrate = [](const BlobEvent& event) {
-        std::cout << "  " << event.action << " " << event.blob.digest.str().substr(0, 19) << " ("
+        std::cout << "  " << to_string(event.action) << " " << event.blob.digest.str().substr(0, 19) << " ("
                   << event.blob.size << " bytes)\n";
     };
 

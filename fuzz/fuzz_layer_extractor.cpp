@@ -3,7 +3,7 @@
 // behind, and no symlink in the result that leads outside it.
 #include "fuzz_common.hpp"
 
-#include "wbclient/layer_extractor.hpp"
+#include "wbclient/image/layer_extractor.hpp"
 
 #include <sys/stat.h>
 

@@ -2,7 +2,7 @@
 // limits so a decompression bomb is refused quickly.
 #include "fuzz_common.hpp"
 
-#include "wbclient/layer_reader.hpp"
+#include "wbclient/image/layer_reader.hpp"
 
 #include <cstddef>
 #include <cstdint>

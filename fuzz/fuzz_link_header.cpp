@@ -2,7 +2,8 @@
 // next page is wherever the registry's Link header says.
 #include "fuzz_common.hpp"
 
-#include "wbclient/catalog.hpp"
+#include "wbclient/http/link_header.hpp"
+#include "wbclient/http/url.hpp"
 
 #include <cstddef>
 #include <cstdint>

@@ -2,7 +2,7 @@
 // The first line of the input is the Content-Type, the rest the body.
 #include "fuzz_common.hpp"
 
-#include "wbclient/manifest.hpp"
+#include "wbclient/model/manifest.hpp"
 
 #include <cstddef>
 #include <cstdint>

@@ -2,7 +2,7 @@
 // and the environment, registry names from WORKBOOK_REGISTRY.
 #include "fuzz_common.hpp"
 
-#include "wbclient/reference.hpp"
+#include "wbclient/model/reference.hpp"
 
 #include <cstddef>
 #include <cstdint>

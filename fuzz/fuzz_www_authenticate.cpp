@@ -2,7 +2,7 @@
 // where the client asks for a token and for what, so its header is hostile input.
 #include "fuzz_common.hpp"
 
-#include "wbclient/auth.hpp"
+#include "wbclient/http/auth.hpp"
 
 #include <cstddef>
 #include <cstdint>

@@ -2,7 +2,7 @@
 
 #include "registry_instance.hpp"
 
-#include "wbclient/layer_builder.hpp"
+#include "wbclient/image/layer_builder.hpp"
 
 #include <unistd.h>
 

@@ -2,7 +2,7 @@
 // busybox-static by our own code.
 #pragma once
 
-#include "wbclient/registry_client.hpp"
+#include "wbclient/distribution/registry_client.hpp"
 
 #include <filesystem>
 #include <string>

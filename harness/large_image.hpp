@@ -2,8 +2,8 @@
 // cannot shrink, so the blob on the wire is as large as the file in the layer.
 #pragma once
 
-#include "wbclient/image_builder.hpp"
-#include "wbclient/layer_builder.hpp"
+#include "wbclient/image/image_builder.hpp"
+#include "wbclient/image/layer_builder.hpp"
 
 #include <cstdint>
 #include <filesystem>

@@ -1,6 +1,6 @@
 #include "observed_exchange.hpp"
 
-#include "wbclient/text.hpp"
+#include "wbclient/model/text.hpp"
 
 #include <nlohmann/json.hpp>
 

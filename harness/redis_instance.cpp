@@ -8,7 +8,7 @@
 #include "workbook_paths.hpp"
 #include "workspace.hpp"
 
-#include "wbclient/redis_cache.hpp"
+#include "wbclient/inspection/redis_cache.hpp"
 
 #include <boost/process.hpp>
 #include <boost/process/extend.hpp>

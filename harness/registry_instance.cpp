@@ -1,6 +1,6 @@
 #include "registry_instance.hpp"
 
-#include "wbclient/http.hpp"
+#include "wbclient/http/http.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

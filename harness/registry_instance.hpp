@@ -4,7 +4,7 @@
 #include "observed_exchange.hpp"
 #include "program_runner.hpp"
 
-#include "wbclient/digest.hpp"
+#include "wbclient/model/digest.hpp"
 
 #include <nlohmann/json.hpp>
 

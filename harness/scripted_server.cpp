@@ -1,6 +1,6 @@
 #include "scripted_server.hpp"
 
-#include "wbclient/text.hpp"
+#include "wbclient/model/text.hpp"
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>

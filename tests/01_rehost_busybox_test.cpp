@@ -7,7 +7,7 @@
 #include "registry_instance.hpp"
 #include "scripted_server.hpp"
 
-#include "wbclient/oci_layout.hpp"
+#include "wbclient/image/oci_layout.hpp"
 
 #include <catch2/catch.hpp>
 

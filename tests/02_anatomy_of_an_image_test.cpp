@@ -9,8 +9,8 @@
 #include "registry_instance.hpp"
 #include "scripted_server.hpp"
 
-#include "wbclient/layer_builder.hpp"
-#include "wbclient/layer_reader.hpp"
+#include "wbclient/image/layer_builder.hpp"
+#include "wbclient/image/layer_reader.hpp"
 
 #include <catch2/catch.hpp>
 

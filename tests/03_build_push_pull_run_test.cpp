@@ -8,11 +8,11 @@
 #include "registry_instance.hpp"
 #include "scripted_server.hpp"
 
-#include "wbclient/digest.hpp"
-#include "wbclient/image_builder.hpp"
-#include "wbclient/layer_extractor.hpp"
-#include "wbclient/manifest.hpp"
-#include "wbclient/oci_layout.hpp"
+#include "wbclient/model/digest.hpp"
+#include "wbclient/image/image_builder.hpp"
+#include "wbclient/image/layer_extractor.hpp"
+#include "wbclient/model/manifest.hpp"
+#include "wbclient/image/oci_layout.hpp"
 
 #include <archive.h>
 #include <archive_entry.h>

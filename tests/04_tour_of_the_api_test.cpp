@@ -7,7 +7,9 @@
 #include "registry_instance.hpp"
 #include "scripted_server.hpp"
 
-#include "wbclient/catalog.hpp"
+#include "wbclient/distribution/registry_client.hpp"
+#include "wbclient/http/link_header.hpp"
+#include "wbclient/http/url.hpp"
 
 #include <catch2/catch.hpp>
 

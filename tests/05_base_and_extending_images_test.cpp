@@ -10,9 +10,9 @@
 #include "chapter_run.hpp"
 #include "registry_instance.hpp"
 
-#include "wbclient/blob_mount.hpp"
-#include "wbclient/digest.hpp"
-#include "wbclient/manifest.hpp"
+#include "wbclient/transfer/ensure_blob.hpp"
+#include "wbclient/model/digest.hpp"
+#include "wbclient/model/manifest.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -8,8 +8,8 @@
 #include "redis_instance.hpp"
 #include "registry_instance.hpp"
 
-#include "wbclient/redis_cache.hpp"
-#include "wbclient/storage_layout.hpp"
+#include "wbclient/inspection/redis_cache.hpp"
+#include "wbclient/inspection/storage_layout.hpp"
 
 #include <catch2/catch.hpp>
 

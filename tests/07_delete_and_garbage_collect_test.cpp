@@ -10,8 +10,7 @@
 #include "registry_instance.hpp"
 #include "scripted_server.hpp"
 
-#include "wbclient/catalog.hpp"
-#include "wbclient/deletion.hpp"
+#include "wbclient/distribution/registry_client.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -331,7 +330,7 @@ TEST_CASE("chapter 07: one-line errors that explain registry 2.8.2's answers to 
     const wbclient::Request by_tag{.method = "DELETE", .url = client.url("errors/busybox", "manifests/latest")};
     const wbclient::Response refused = client.http().perform(by_tag);
     CHECK(refused.status == 400);
-    const wbclient::DeleteRefused tag_refusal(by_tag, refused);
+    const wbclient::RegistryError tag_refusal(by_tag, refused, wbclient::explain_delete_refusal(by_tag, refused));
     CHECK(tag_refusal.code() == "DIGEST_INVALID");
     CHECK(is_one_line(std::string(tag_refusal.what()) + "\n"));
     CHECK_THAT(tag_refusal.what(), Catch::EndsWith("registry 2.8.2 deletes a manifest by digest only, never by tag: "
@@ -363,7 +362,7 @@ TEST_CASE("chapter 07: one-line errors that explain registry 2.8.2's answers to 
         try {
             c.attempt();
             FAIL("the registry accepted the DELETE");
-        } catch (const wbclient::DeleteRefused& refusal) {
+        } catch (const wbclient::RegistryError& refusal) {
             CHECK(refusal.status() == c.status);
             CHECK(refusal.code() == c.code);
             CHECK(is_one_line(std::string(refusal.what()) + "\n"));

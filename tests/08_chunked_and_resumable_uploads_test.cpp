@@ -10,8 +10,8 @@
 #include "registry_instance.hpp"
 #include "scripted_server.hpp"
 
-#include "wbclient/chunked_upload.hpp"
-#include "wbclient/progress.hpp"
+#include "wbclient/transfer/chunked_upload.hpp"
+#include "wbclient/transfer/progress.hpp"
 
 #include <boost/process.hpp>
 #include <catch2/catch.hpp>

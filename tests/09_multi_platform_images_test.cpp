@@ -9,14 +9,14 @@
 #include "chapter_run.hpp"
 #include "registry_instance.hpp"
 
-#include "wbclient/digest.hpp"
-#include "wbclient/image_builder.hpp"
-#include "wbclient/image_transfer.hpp"
-#include "wbclient/index_builder.hpp"
-#include "wbclient/layer_extractor.hpp"
-#include "wbclient/manifest.hpp"
-#include "wbclient/oci_layout.hpp"
-#include "wbclient/platform.hpp"
+#include "wbclient/model/digest.hpp"
+#include "wbclient/image/image_builder.hpp"
+#include "wbclient/transfer/image_transfer.hpp"
+#include "wbclient/image/index_builder.hpp"
+#include "wbclient/image/layer_extractor.hpp"
+#include "wbclient/model/manifest.hpp"
+#include "wbclient/image/oci_layout.hpp"
+#include "wbclient/model/platform.hpp"
 
 #include <catch2/catch.hpp>
 #include <strings.h>

@@ -13,8 +13,8 @@
 #include "tls_material.hpp"
 #include "token_server.hpp"
 
-#include "wbclient/auth.hpp"
-#include "wbclient/transport.hpp"
+#include "wbclient/http/auth.hpp"
+#include "wbclient/distribution/registry_client.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -7,9 +7,9 @@
 #include "registry_instance.hpp"
 #include "scripted_server.hpp"
 
-#include "wbclient/image_layout.hpp"
-#include "wbclient/image_transfer.hpp"
-#include "wbclient/oci_layout.hpp"
+#include "wbclient/image/built_image_layout.hpp"
+#include "wbclient/transfer/image_transfer.hpp"
+#include "wbclient/image/oci_layout.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -310,7 +310,7 @@ TEST_CASE("chapter 11: a copy between registries streams every blob, four at a t
     const wbclient::Digest copied = wbclient::copy_image(
         from, original, to, copy,
         wbclient::TransferOptions{.parallel_blobs = 4, .observe = [&](const wbclient::BlobEvent& event) {
-            events.push_back(event.action + " " + event.blob.digest.str());
+            events.push_back(std::string(wbclient::to_string(event.action)) + " " + event.blob.digest.str());
         }});
     CHECK(copied == image.manifest_blob.digest);
     CHECK(events.size() == 7);

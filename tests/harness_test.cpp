@@ -9,7 +9,7 @@
 
 #include <boost/process.hpp>
 
-#include "wbclient/http.hpp"
+#include "wbclient/http/http.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -2,7 +2,7 @@
 // diff_id (the SHA-256 of the gunzipped tar) and every entry's header.
 #pragma once
 
-#include "wbclient/digest.hpp"
+#include "wbclient/model/digest.hpp"
 
 #include <archive.h>
 #include <archive_entry.h>

@@ -1,10 +1,10 @@
 // The shared library's pieces on their own: digests, references, manifests, layers, layouts.
-#include "wbclient/digest.hpp"
-#include "wbclient/layer_builder.hpp"
-#include "wbclient/layer_extractor.hpp"
-#include "wbclient/manifest.hpp"
-#include "wbclient/oci_layout.hpp"
-#include "wbclient/reference.hpp"
+#include "wbclient/model/digest.hpp"
+#include "wbclient/image/layer_builder.hpp"
+#include "wbclient/image/layer_extractor.hpp"
+#include "wbclient/model/manifest.hpp"
+#include "wbclient/image/oci_layout.hpp"
+#include "wbclient/model/reference.hpp"
 #include "workbook_paths.hpp"
 #include "workspace.hpp"
 
@@ -199,6 +199,7 @@ TEST_CASE("extraction: links that only escape together are refused (fuzzer findi
     REQUIRE(fs::exists(reproducer));
     const fs::path target = workspace.path() / "root";
     CHECK_THROWS_WITH(extract_layer(reproducer, target), Catch::Contains("resolves outside the layer"));
+    CHECK_THROWS_AS(extract_layer(reproducer, target), LayerEntryRefused);
     CHECK_FALSE(fs::exists(target));
     for (const auto& entry : fs::directory_iterator(workspace.path()))
         CHECK(entry.path().filename().string().find("partial") == std::string::npos);

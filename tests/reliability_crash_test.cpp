@@ -15,9 +15,9 @@
 #include "large_image.hpp"
 #include "registry_instance.hpp"
 
-#include "wbclient/image_builder.hpp"
-#include "wbclient/image_transfer.hpp"
-#include "wbclient/oci_layout.hpp"
+#include "wbclient/image/image_builder.hpp"
+#include "wbclient/transfer/image_transfer.hpp"
+#include "wbclient/image/oci_layout.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -10,11 +10,11 @@
 #include "test_support.hpp"
 #include "workspace.hpp"
 
-#include "wbclient/image_builder.hpp"
-#include "wbclient/image_transfer.hpp"
-#include "wbclient/layer_extractor.hpp"
-#include "wbclient/layer_reader.hpp"
-#include "wbclient/oci_layout.hpp"
+#include "wbclient/image/image_builder.hpp"
+#include "wbclient/transfer/image_transfer.hpp"
+#include "wbclient/image/layer_extractor.hpp"
+#include "wbclient/image/layer_reader.hpp"
+#include "wbclient/image/oci_layout.hpp"
 
 #include <archive.h>
 #include <archive_entry.h>

@@ -11,10 +11,10 @@
 #include "workspace.hpp"
 #include "registry_instance.hpp"
 
-#include "wbclient/catalog.hpp"
-#include "wbclient/image_builder.hpp"
-#include "wbclient/image_transfer.hpp"
-#include "wbclient/oci_layout.hpp"
+#include "wbclient/distribution/registry_client.hpp"
+#include "wbclient/image/image_builder.hpp"
+#include "wbclient/transfer/image_transfer.hpp"
+#include "wbclient/image/oci_layout.hpp"
 
 #include <nlohmann/json.hpp>
 

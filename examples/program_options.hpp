@@ -1,0 +1,70 @@
+// What the chapter programs (and the benchmark's workbook_transfer) take from the environment,
+// read in this one place. The library itself reads nothing: its options are passed in, so a
+// snippet copied into another program obeys no WORKBOOK_* variable.
+#pragma once
+
+#include "wbclient/http/auth.hpp"
+#include "wbclient/http/http.hpp"
+
+#include <chrono>
+#include <charconv>
+#include <cstdlib>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+namespace workbook {
+
+/// The variable's value, or "" when it is unset.
+inline std::string environment_value(const char* name) {
+    const char* value = std::getenv(name);
+    return value ? value : "";
+}
+
+/// WORKBOOK_REGISTRY, else the reader's registry from the seed: localhost:5000.
+inline std::string default_registry() {
+    const std::string value = environment_value("WORKBOOK_REGISTRY");
+    return value.empty() ? "localhost:5000" : value;
+}
+
+/// WORKBOOK_UPSTREAM, else the registry that plays Docker Hub: localhost:5001.
+inline std::string default_upstream() {
+    const std::string value = environment_value("WORKBOOK_UPSTREAM");
+    return value.empty() ? "localhost:5001" : value;
+}
+
+/// The options every client of a program gets: WORKBOOK_TRANSCRIPT=<file> appends one JSON
+/// line per exchange (what the book and the tests read); WORKBOOK_VERBOSE=1 prints each
+/// exchange the way `curl -v` does; WORKBOOK_STALL_SECONDS (1 to 3600) replaces the 30 s stall
+/// timeout, so tests of stalling servers finish in seconds. Throws std::invalid_argument, one
+/// line, for a stall timeout that is not such a number.
+inline wbclient::ClientOptions client_options() {
+    wbclient::ClientOptions options;
+    if (const std::string file = environment_value("WORKBOOK_TRANSCRIPT"); !file.empty())
+        options.observers.push_back(wbclient::transcript_writer(file));
+    if (const std::string verbose = environment_value("WORKBOOK_VERBOSE"); !verbose.empty() && verbose != "0")
+        options.observers.push_back(wbclient::verbose_printer());
+    if (const std::string stall = environment_value("WORKBOOK_STALL_SECONDS"); !stall.empty()) {
+        long seconds = 0;
+        const auto [end, error] = std::from_chars(stall.data(), stall.data() + stall.size(), seconds);
+        if (error != std::errc() || end != stall.data() + stall.size() || seconds < 1 || seconds > 3600)
+            throw std::invalid_argument("WORKBOOK_STALL_SECONDS must be a number of seconds, 1 to 3600");
+        options.stall_timeout = std::chrono::seconds(seconds);
+    }
+    return options;
+}
+
+/// WORKBOOK_CA_FILE, if set, as the CA file to trust; verification always on.
+inline wbclient::TlsOptions tls_options() {
+    return wbclient::TlsOptions{.ca_file = environment_value("WORKBOOK_CA_FILE"), .verify = true};
+}
+
+/// WORKBOOK_USER and WORKBOOK_PASSWORD, if both are set (the user name not empty).
+inline std::optional<wbclient::Credentials> credentials() {
+    const char* user = std::getenv("WORKBOOK_USER");
+    const char* password = std::getenv("WORKBOOK_PASSWORD");
+    if (!user || !*user || !password) return std::nullopt;
+    return wbclient::Credentials{user, password};
+}
+
+}  // namespace workbook
