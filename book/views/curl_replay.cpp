@@ -1,6 +1,6 @@
 #include "curl_replay.hpp"
 
-#include "wbclient/text.hpp"
+#include "wbclient/model/text.hpp"
 #include "scrub.hpp"
 
 #include <array>
