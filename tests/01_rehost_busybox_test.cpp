@@ -172,6 +172,7 @@ TEST_CASE("chapter 01: a tampered blob in the registry's storage fails the pull 
     REQUIRE(run_chapter("01_rehost_busybox", args, workspace).result.exit_code == 0);
 
     // Flip one byte of the layer's data file in the local registry's storage.
+    REQUIRE_FALSE(registries.blobs.empty());
     const auto& layer = registries.blobs.back();
     flip_byte(registries.local->blob_data(layer.digest), 100);
 

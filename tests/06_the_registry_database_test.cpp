@@ -225,7 +225,9 @@ TEST_CASE("chapter 06: the storage, read directly, answers what the HTTP API ans
             CHECK(select(run.transcript, "GET", "/v2/" + std::string(repository) + "/tags/list").size() == 1);
         CHECK(select(run.transcript, "GET", "/v2/half-done/").empty());
         // hello-workbook has a blob and no manifest: tags/list answers 404 NAME_UNKNOWN, no tags.
-        CHECK(select(run.transcript, "GET", "/v2/hello-workbook/tags/list")[0].status == 404);
+        const auto hello_tags = select(run.transcript, "GET", "/v2/hello-workbook/tags/list");
+        REQUIRE(hello_tags.size() == 1);
+        CHECK(hello_tags[0].status == 404);
         const auto heads = select(run.transcript, "HEAD");
         CHECK(heads.size() == 3 + 4);  // three tags, four _layers links
         for (const auto& head : heads) CHECK(head.status == 200);

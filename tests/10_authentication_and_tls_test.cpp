@@ -333,6 +333,7 @@ TEST_CASE("chapter 10: Bearer tokens for exactly the challenged scope, cached, r
         }
     CHECK(std::set<std::string>(granted_for.begin(), granted_for.end()) == challenged);
     CHECK(granted_for.size() == challenged.size());  // never the same scope twice: cached
+    REQUIRE_FALSE(asked.empty());
     CHECK(asked.back().status == 401);  // the wrong password, refused by the token server
     CHECK(asked.back().account == "alice");
 

@@ -237,6 +237,7 @@ TEST_CASE("chapter 11: a tampered blob fails the parallel pull and leaves no lay
     const BuiltLayout built = read_built_layout(workspace.path() / "fast/built.oci");
 
     // Flip one byte of a layer in the registry's storage: every later GET serves it wrong.
+    REQUIRE(built.blobs.size() > 2);
     const auto& layer = built.blobs[2];
     flip_byte(registry->blob_data(layer.digest), 1000);
 
