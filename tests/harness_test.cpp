@@ -113,10 +113,12 @@ TEST_CASE("harness: the runner measures a program's peak memory and wall time wh
     CHECK(measured.seconds > 0);
     // Not asked, not measured: 0 says "unknown", never a number from somewhere else.
     CHECK(run_program(hungry).peak_rss_kib == 0);
-    // A sleep of 0.3 s takes at least that, and the runner notices its end within 0.2 s.
+    // A sleep of 0.3 s takes at least that: the time is the program's wall time, start to
+    // reaped. The upper bound is loose on purpose (a loaded machine starts programs slowly);
+    // it catches a time taken from the deadline rather than the exit.
     const RunResult sleeper = run_program({"sleep", "0.3"}, {.measure_peak_rss = true});
     CHECK(sleeper.seconds >= 0.3);
-    CHECK(sleeper.seconds < 0.5);
+    CHECK(sleeper.seconds < 5);
 }
 
 TEST_CASE("harness: a running program can be signalled, and the result names the signal", "[harness]") {
