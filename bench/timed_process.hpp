@@ -1,5 +1,8 @@
-// One timed child process: wall time, exit status and peak resident memory (from wait4).
+// One timed child process: wall time, exit status and peak resident memory, through the
+// harness's one process runner (harness::run_program with measure_peak_rss).
 #pragma once
+
+#include "program_runner.hpp"
 
 #include <chrono>
 #include <filesystem>
@@ -9,26 +12,17 @@
 
 namespace bench {
 
-struct TimedRun {
-    double seconds = 0;
-    /// The largest resident set of the process or any child it waited for, in KiB
-    /// (ru_maxrss of wait4): for a shell that runs curls, the biggest curl.
-    long peak_rss_kib = 0;
-    int exit_code = -1;
-    bool timed_out = false;
-    std::string out;
-    std::string err;
-};
+/// `seconds`, `peak_rss_kib` (KiB, wait4's ru_maxrss), `exit_code`, `timed_out`, `out`, `err`.
+using TimedRun = harness::RunResult;
 
 struct TimedOptions {
     std::map<std::string, std::string> environment;  ///< added to ours
-    std::chrono::seconds timeout{600};
-    std::filesystem::path scratch;  ///< where stdout and stderr are captured
+    std::chrono::seconds timeout{600};  ///< longer than the harness's 120 s: a 1 GiB layer
+    std::filesystem::path scratch;      ///< where stdout and stderr are captured
 };
 
-/// Runs `argv` (argv[0] looked up on PATH unless it has a '/') and waits for it by polling
-/// wait4(WNOHANG): Boost 1.74's child::wait_for is broken, and wait4 is what reports the
-/// child's peak RSS. Throws only if the program cannot be started.
+/// Runs `argv` (argv[0] looked up on PATH unless it has a '/') to completion, measuring it.
+/// Throws only if the program is not installed.
 TimedRun run_timed(const std::vector<std::string>& argv, const TimedOptions& options);
 
 /// The first line of `text` (error messages in the report stay one line).

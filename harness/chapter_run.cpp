@@ -7,7 +7,8 @@ namespace fs = std::filesystem;
 namespace harness {
 
 ChapterRun run_chapter(const std::string& program, const std::vector<std::string>& args,
-                       const Workspace& workspace, std::map<std::string, std::string> environment) {
+                       const Workspace& workspace, std::map<std::string, std::string> environment,
+                       std::chrono::seconds timeout) {
     static std::atomic<int> counter{0};
     const fs::path transcript =
         workspace.path() / (program + "-" + std::to_string(counter++) + ".transcript.jsonl");
@@ -17,7 +18,7 @@ ChapterRun run_chapter(const std::string& program, const std::vector<std::string
     ChapterRun run;
     run.result = run_program(argv, {.environment = environment,
                                     .working_directory = workspace.path(),
-                                    .timeout = std::chrono::seconds(120)});
+                                    .timeout = timeout});
     if (fs::exists(transcript)) run.transcript = read_transcript(transcript);
     return run;
 }

@@ -6,6 +6,8 @@
 #include "program_runner.hpp"
 #include "workspace.hpp"
 
+#include <chrono>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -17,8 +19,10 @@ struct ChapterRun {
 };
 
 /// Runs build/examples/<program> with `args` in `workspace`, recording its HTTP exchanges.
+/// Past `timeout` the program is killed and the result says timed_out.
 ChapterRun run_chapter(const std::string& program, const std::vector<std::string>& args,
-                       const Workspace& workspace, std::map<std::string, std::string> environment = {});
+                       const Workspace& workspace, std::map<std::string, std::string> environment = {},
+                       std::chrono::seconds timeout = std::chrono::seconds(120));
 
 /// The exchanges whose path starts with `prefix` and, if given, whose method is `method`.
 std::vector<ObservedExchange> select(const std::vector<ObservedExchange>& exchanges,

@@ -8,7 +8,10 @@
 #include <boost/process/extend.hpp>
 
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
+#include <cerrno>
 #include <csignal>
 
 #include <atomic>
@@ -50,17 +53,42 @@ struct RunningProgram::State {
     std::string out_file;
     std::string err_file;
     bool paused = false;
+    bool measure = false;
+    std::chrono::steady_clock::time_point started;
+    // Filled once the program is reaped. We reap with wait4, never through Boost, because
+    // only wait4 reports the program's resource usage (its peak RSS).
+    bool reaped = false;
+    int status = 0;
+    rusage usage{};
+    std::chrono::steady_clock::time_point ended;
+
+    /// Reaps the program if it has ended (or, with `block`, once it ends). True when reaped.
+    bool reap(bool block) {
+        if (reaped) return true;
+        for (;;) {
+            const pid_t done = ::wait4(child.id(), &status, block ? 0 : WNOHANG, &usage);
+            if (done == child.id()) break;
+            if (done == 0) return false;
+            if (errno == EINTR) continue;
+            throw std::runtime_error("wait4 failed for " + program);
+        }
+        ended = std::chrono::steady_clock::now();
+        reaped = true;
+        return true;
+    }
 };
 
 RunningProgram::RunningProgram(const std::vector<std::string>& argv, const RunOptions& options)
     : state_(std::make_unique<State>()) {
     static std::atomic<int> counter{0};
-    const fs::path capture = fs::temp_directory_path() /
-                             ("workbook-run-" + std::to_string(::getpid()) + "-" +
-                              std::to_string(counter++));
+    const fs::path directory = options.capture_directory.empty() ? fs::temp_directory_path()
+                                                                 : options.capture_directory;
+    const fs::path capture = directory / ("workbook-run-" + std::to_string(::getpid()) + "-" +
+                                          std::to_string(counter++));
     state_->program = argv.at(0);
     state_->out_file = capture.string() + ".out";
     state_->err_file = capture.string() + ".err";
+    state_->measure = options.measure_peak_rss;
 
     bp::environment environment = boost::this_process::environment();
     // set(), never environment[name]: Boost 1.74's lookup behind operator[] compares the name
@@ -69,56 +97,77 @@ RunningProgram::RunningProgram(const std::vector<std::string>& argv, const RunOp
     const std::vector<std::string> args(argv.begin() + 1, argv.end());
     const fs::path cwd = options.working_directory.empty() ? fs::current_path()
                                                            : options.working_directory;
+    // Standard input is /dev/null, not closed: in a program started with fd 0 closed, the
+    // next file it opens becomes fd 0, and a child it starts with that file as its output
+    // then loses it to its own stdin redirection (registry_up: "dup2() failed").
+    state_->started = std::chrono::steady_clock::now();
     state_->child =
         options.merge_output
             ? bp::child(state_->program, bp::args(args), environment,
-                        bp::start_dir(cwd.string()), bp::std_in.close(),
+                        bp::start_dir(cwd.string()), bp::std_in < bp::null,
                         (bp::std_out & bp::std_err) > state_->out_file,
                         bp::extend::on_exec_setup = DieWithParent{})
             : bp::child(state_->program, bp::args(args), environment,
-                        bp::start_dir(cwd.string()), bp::std_in.close(),
+                        bp::start_dir(cwd.string()), bp::std_in < bp::null,
                         bp::std_out > state_->out_file, bp::std_err > state_->err_file,
                         bp::extend::on_exec_setup = DieWithParent{});
+    // Boost must not reap it behind our back (its destructor or running() would): see State.
+    state_->child.detach();
 }
 
 RunningProgram::~RunningProgram() {
-    if (state_->paused) resume();
-    end_child(state_->child, SIGKILL);
+    if (!state_->reaped) {
+        if (state_->paused) resume();
+        // Boost's end_child is the shared way to stop: SIGKILL, then reap.
+        end_child(state_->child, SIGKILL);
+    }
     std::error_code ignored;
     fs::remove(state_->out_file, ignored);
     fs::remove(state_->err_file, ignored);
 }
 
-bool RunningProgram::running() { return state_->child.running(); }
+bool RunningProgram::running() { return !state_->reap(false); }
 
 void RunningProgram::pause() {
+    if (state_->reaped) return;  // its pid may be someone else's by now
     ::kill(state_->child.id(), SIGSTOP);
     state_->paused = true;
 }
 
 void RunningProgram::resume() {
+    if (state_->reaped) return;
     ::kill(state_->child.id(), SIGCONT);
     state_->paused = false;
 }
+
+void RunningProgram::send(int signal) {
+    if (!state_->reap(false)) ::kill(state_->child.id(), signal);
+}
+
+std::string RunningProgram::output_so_far() const { return read_whole_file(state_->out_file); }
 
 RunResult RunningProgram::wait(std::chrono::seconds timeout) {
     RunResult result;
     // Polled, not child.wait_for(): Boost 1.74's wait_for sleeps out the whole timeout when
     // SIGCHLD lands on another thread (tests run servers in threads), then reports success.
+    const auto poll = std::chrono::microseconds(state_->measure ? 200 : 2000);
     const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (state_->child.running()) {
+    while (!state_->reap(false)) {
         if (std::chrono::steady_clock::now() >= deadline) {
             result.timed_out = true;
             if (state_->paused) resume();
-            state_->child.terminate();
+            ::kill(state_->child.id(), SIGKILL);
+            state_->reap(true);
             break;
         }
-        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        std::this_thread::sleep_for(poll);
     }
-    std::error_code ignored;
-    state_->child.wait(ignored);
-    // Boost reports a death by signal as the signal's number: a crash is neither 0 nor 1.
-    result.exit_code = result.timed_out ? -1 : state_->child.exit_code();
+    const int status = state_->status;
+    result.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+    // A death by signal is reported as the signal's number, as Boost does: neither 0 nor 1.
+    result.exit_code = result.timed_out ? -1 : WIFEXITED(status) ? WEXITSTATUS(status) : result.signal;
+    result.seconds = std::chrono::duration<double>(state_->ended - state_->started).count();
+    if (state_->measure) result.peak_rss_kib = state_->usage.ru_maxrss;
     result.out = read_whole_file(state_->out_file);
     result.err = read_whole_file(state_->err_file);
     throw_on_sanitizer_report(state_->program, result);

@@ -172,6 +172,7 @@ TEST_CASE("chapter 01: a tampered blob in the registry's storage fails the pull 
     REQUIRE(run_chapter("01_rehost_busybox", args, workspace).result.exit_code == 0);
 
     // Flip one byte of the layer's data file in the local registry's storage.
+    REQUIRE_FALSE(registries.blobs.empty());
     const auto& layer = registries.blobs.back();
     flip_byte(registries.local->blob_data(layer.digest), 100);
 
@@ -221,10 +222,7 @@ TEST_CASE("chapter 01: bad input gets a one-line error, a non-zero exit and no l
         args.push_back(c.layout);
         const ChapterRun run = run_chapter("01_rehost_busybox", args, workspace);
         INFO(c.args[0] << " -> " << c.args[1] << ": " << run.result.err);
-        CHECK(run.result.exit_code == 1);
-        CHECK_FALSE(run.result.timed_out);
-        CHECK(is_one_line(run.result.err));
-        CHECK_THAT(run.result.err, Catch::StartsWith("01_rehost_busybox: ") && Catch::Contains(c.expected));
+        check_refused("01_rehost_busybox", run.result, c.expected);
         CHECK_FALSE(fs::exists(workspace.path() / "out.oci"));
         CHECK_FALSE(has_partial_leftovers(workspace.path()));
     }

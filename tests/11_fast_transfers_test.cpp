@@ -237,6 +237,7 @@ TEST_CASE("chapter 11: a tampered blob fails the parallel pull and leaves no lay
     const BuiltLayout built = read_built_layout(workspace.path() / "fast/built.oci");
 
     // Flip one byte of a layer in the registry's storage: every later GET serves it wrong.
+    REQUIRE(built.blobs.size() > 2);
     const auto& layer = built.blobs[2];
     flip_byte(registry->blob_data(layer.digest), 1000);
 
@@ -276,10 +277,7 @@ TEST_CASE("chapter 11: bad input gets a one-line error, a non-zero exit and noth
     for (const auto& c : cases) {
         const ChapterRun run = run_chapter(program, c.args, workspace);
         INFO(c.args[0] << " " << c.args[1] << ": " << run.result.err);
-        CHECK(run.result.exit_code == 1);
-        CHECK_FALSE(run.result.timed_out);
-        CHECK(is_one_line(run.result.err));
-        CHECK_THAT(run.result.err, Catch::StartsWith(program + ": ") && Catch::Contains(c.expected));
+        check_refused(program, run.result, c.expected);
         CHECK_FALSE(fs::exists(workspace.path() / "out/pulled.oci"));
         CHECK_FALSE(has_partial_leftovers(workspace.path()));
     }

@@ -7,8 +7,6 @@
 #include "workbook_paths.hpp"
 #include "workspace.hpp"
 
-#include <boost/process.hpp>
-
 #include "wbclient/http/http.hpp"
 
 #include <catch2/catch.hpp>
@@ -103,6 +101,41 @@ TEST_CASE("harness: programs that hang are stopped at their deadline", "[harness
     CHECK(run_program({"no-such-program-anywhere"}).exit_code == 127);
 }
 
+TEST_CASE("harness: the runner measures a program's peak memory and wall time when asked", "[harness]") {
+    // The shell holds 48 MB of text in a variable: its resident set passes 48 MiB at its peak.
+    const std::vector<std::string> hungry{"sh", "-c", "x=$(head -c 48000000 /dev/zero | tr '\\0' a); echo ${#x}"};
+    const RunResult measured = run_program(hungry, {.measure_peak_rss = true});
+    INFO(measured.out << measured.err);
+    REQUIRE(measured.exit_code == 0);
+    CHECK(measured.out == "48000000\n");
+    CHECK(measured.peak_rss_kib > 45000);
+    CHECK(measured.peak_rss_kib < 400000);
+    CHECK(measured.seconds > 0);
+    // Not asked, not measured: 0 says "unknown", never a number from somewhere else.
+    CHECK(run_program(hungry).peak_rss_kib == 0);
+    // A sleep of 0.3 s takes at least that: the time is the program's wall time, start to
+    // reaped. The upper bound is loose on purpose (a loaded machine starts programs slowly);
+    // it catches a time taken from the deadline rather than the exit.
+    const RunResult sleeper = run_program({"sleep", "0.3"}, {.measure_peak_rss = true});
+    CHECK(sleeper.seconds >= 0.3);
+    CHECK(sleeper.seconds < 5);
+}
+
+TEST_CASE("harness: a running program can be signalled, and the result names the signal", "[harness]") {
+    RunningProgram sleeper({"/bin/sleep", "30"});
+    CHECK(sleeper.running());
+    sleeper.send(SIGTERM);
+    const RunResult ended = sleeper.wait(std::chrono::seconds(5));
+    CHECK_FALSE(ended.timed_out);
+    CHECK(ended.signal == SIGTERM);
+    CHECK(ended.exit_code == SIGTERM);  // Boost's convention: the signal's number
+    CHECK_FALSE(sleeper.running());
+    sleeper.send(SIGKILL);  // ended and reaped: nothing is sent to a pid now someone else's
+    const RunResult exited = run_program({"sh", "-c", "exit 3"});
+    CHECK(exited.exit_code == 3);
+    CHECK(exited.signal == 0);
+}
+
 TEST_CASE("harness: a registry survives stop, kill and start, and garbage-collects while stopped",
           "[harness]") {
     Workspace workspace("harness-restart");
@@ -133,18 +166,13 @@ TEST_CASE("harness: a registry survives stop, kill and start, and garbage-collec
 
 TEST_CASE("harness: registry_up (./workbook up) serves both registries, logs live, stops on SIGTERM",
           "[harness]") {
-    namespace bp = boost::process;
     Workspace workspace("harness-up");
     const std::string registry_port = std::to_string(free_loopback_port());
     const std::string upstream_port = std::to_string(free_loopback_port());
-    const auto output = workspace.path() / "up.out";
-    bp::child up((std::filesystem::path(paths::harness_dir) / "registry_up").string(),
-                 (workspace.path() / "state").string(), engine_from_environment(), registry_port,
-                 upstream_port, bp::std_out > output.string(), bp::std_err > bp::null);
-    const auto printed = [&] {
-        std::ifstream in(output);
-        return std::string(std::istreambuf_iterator<char>(in), {});
-    };
+    RunningProgram up({(std::filesystem::path(paths::harness_dir) / "registry_up").string(),
+                       (workspace.path() / "state").string(), engine_from_environment(), registry_port,
+                       upstream_port});
+    const auto printed = [&] { return up.output_so_far(); };
     const auto wait_for = [&](const std::string& text) {
         for (int i = 0; i < 600 && printed().find(text) == std::string::npos; ++i)
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -159,11 +187,11 @@ TEST_CASE("harness: registry_up (./workbook up) serves both registries, logs liv
     CHECK(ping.exit_code == 0);
     CHECK(wait_for("GET /v2/ -> 200 (2 bytes written, registry-workbook/1.0)"));
 
-    ::kill(up.id(), SIGTERM);
-    std::error_code error;
-    up.wait(error);
-    CHECK(up.exit_code() == 0);
-    CHECK_THAT(printed(), Catch::Contains("Stopping the registries."));
+    up.send(SIGTERM);
+    const RunResult stopped = up.wait(std::chrono::seconds(120));
+    CHECK_FALSE(stopped.timed_out);
+    CHECK(stopped.exit_code == 0);
+    CHECK_THAT(stopped.out, Catch::Contains("Stopping the registries."));
     CHECK_FALSE(wait_until_answering("http://127.0.0.1:" + registry_port, 0.3));
     CHECK_FALSE(wait_until_answering("http://127.0.0.1:" + upstream_port, 0.3));
     CHECK_FALSE(std::filesystem::exists(workspace.path() / "state" / "registry-up.pid"));
@@ -171,14 +199,12 @@ TEST_CASE("harness: registry_up (./workbook up) serves both registries, logs liv
 
 TEST_CASE("harness: registry_up opens its ports only when ready: the first answer already finds busybox",
           "[harness]") {
-    namespace bp = boost::process;
     Workspace workspace("harness-up-ready");
     const std::string registry = "127.0.0.1:" + std::to_string(free_loopback_port());
     const std::string upstream = "127.0.0.1:" + std::to_string(free_loopback_port());
-    bp::child up((std::filesystem::path(paths::harness_dir) / "registry_up").string(),
-                 (workspace.path() / "state").string(), engine_from_environment(),
-                 registry.substr(registry.find(':') + 1), upstream.substr(upstream.find(':') + 1),
-                 bp::std_out > bp::null, bp::std_err > bp::null);
+    RunningProgram up({(std::filesystem::path(paths::harness_dir) / "registry_up").string(),
+                       (workspace.path() / "state").string(), engine_from_environment(),
+                       registry.substr(registry.find(':') + 1), upstream.substr(upstream.find(':') + 1)});
     // What a script does: wait until /v2/ answers on a port, then use the registries at once.
     wbclient::HttpClient http;
     const auto busybox_status = [&] {
@@ -202,8 +228,9 @@ TEST_CASE("harness: registry_up opens its ports only when ready: the first answe
     CHECK(upstream_answered);
     CHECK(registry_answered);
     // A clean stop (SIGTERM), so a compose run takes its containers down too.
-    ::kill(up.id(), SIGTERM);
-    std::error_code error;
-    up.wait(error);
-    CHECK(up.exit_code() == 0);
+    up.send(SIGTERM);
+    const RunResult stopped = up.wait(std::chrono::seconds(120));
+    INFO(stopped.out << stopped.err);
+    CHECK_FALSE(stopped.timed_out);
+    CHECK(stopped.exit_code == 0);
 }

@@ -22,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -275,6 +276,20 @@ struct LibraryCase {
     std::string reason;
     std::vector<std::string> must_not_exist = {};      // relative to the folder's parent, or absolute
 };
+
+// How long a case's program may run before it is killed: just past the moment it should have
+// failed. A case that sets a stall timeout fails soon after it: the library sees a body that
+// stops mid-way as stalled only after up to four stall periods (measured: 8 s for 2 s), so
+// the deadline is that and a margin. A library whose stall timeout is broken then fails that
+// case by name within seconds, not at ctest's 600 s limit with no name. Any other case is
+// killed a margin after the max_seconds it is allowed.
+std::chrono::seconds program_deadline(const ProgramCase& c) {
+    constexpr int margin_seconds = 5;
+    constexpr int stall_periods = 4;
+    if (const auto stall = c.env.find("WORKBOOK_STALL_SECONDS"); stall != c.env.end())
+        return std::chrono::seconds(stall_periods * std::stoi(stall->second) + margin_seconds);
+    return std::chrono::seconds(static_cast<int>(std::ceil(c.max_seconds)) + margin_seconds);
+}
 
 std::string replace_all(std::string text, const std::string& from, const std::string& to) {
     for (auto at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
@@ -590,7 +605,8 @@ TEST_CASE("hostile input, broken registries, tampered storage and hostile layers
 
             if (c.before) c.before();
             const auto start = std::chrono::steady_clock::now();
-            const harness::ChapterRun result = harness::run_chapter(c.program, args, folder, env);
+            const std::chrono::seconds deadline = program_deadline(c);
+            const harness::ChapterRun result = harness::run_chapter(c.program, args, folder, env, deadline);
 
             const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
             if (c.after) c.after();
@@ -599,6 +615,7 @@ TEST_CASE("hostile input, broken registries, tampered storage and hostile layers
             // One line per case on the test's stderr: what each hostile input ended as.
             std::fprintf(stderr, "%5.1f s  %s -- %s", seconds, c.name.c_str(), err.c_str());
             INFO("stderr: " << err << "stdout: " << result.result.out);
+            INFO("deadline: killed after " << deadline.count() << " s");
             CHECK_FALSE(result.result.timed_out);
             CHECK(result.result.exit_code == 1);
             CHECK(harness::is_one_line(err));

@@ -2,7 +2,9 @@
 // order, and checking that nothing half-written was left behind.
 #pragma once
 
+#include "chapter_run.hpp"
 #include "observed_exchange.hpp"
+#include "program_runner.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -63,6 +65,17 @@ inline std::size_t index_of(const std::vector<harness::ObservedExchange>& exchan
     FAIL("no " << method << " " << prefix << " after #" << from << " in\n"
                << harness::summarize(exchanges));
     return 0;
+}
+
+/// What every chapter promises for bad input: the program ends in time with exit code 1 and
+/// one line on stderr, "<program>: " and then what was wrong (`expected`). The caller's INFO
+/// names the case; its own checks (nothing written, nothing left) follow the call.
+inline void check_refused(const std::string& program, const harness::RunResult& result,
+                          const std::string& expected) {
+    CHECK(result.exit_code == 1);
+    CHECK_FALSE(result.timed_out);
+    CHECK(harness::is_one_line(result.err));
+    CHECK_THAT(result.err, Catch::StartsWith(program + ": ") && Catch::Contains(expected));
 }
 
 }  // namespace test_support
