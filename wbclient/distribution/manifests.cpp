@@ -7,18 +7,6 @@
 #include <stdexcept>
 
 namespace wbclient {
-namespace {
-
-bool names_a_digest(std::string_view reference) {
-    try {
-        Digest::parse(reference);
-        return true;
-    } catch (const std::invalid_argument&) {
-        return false;
-    }
-}
-
-}  // namespace
 
 FetchedManifest get_manifest(RegistryClient& client, std::string_view repository, std::string_view reference) {
     Request request{.method = "GET", .url = client.url(repository, "manifests/" + std::string(reference))};
@@ -85,7 +73,7 @@ void delete_manifest(RegistryClient& client, std::string_view repository, const 
 
 Digest delete_manifest(RegistryClient& client, std::string_view repository, std::string_view reference) {
     // Resolving the tag first is the only way: DELETE .../manifests/<tag> answers 400.
-    if (names_a_digest(reference)) {
+    if (Digest::is_digest(reference)) {
         const Digest digest = Digest::parse(reference);
         delete_manifest(client, repository, digest);
         return digest;

@@ -49,15 +49,6 @@ std::string reference_in(std::string_view url, std::string_view kind) {
     return std::string(reference.substr(0, reference.find_first_of("?#")));
 }
 
-bool names_a_digest(std::string_view reference) {
-    try {
-        Digest::parse(reference);
-        return true;
-    } catch (const std::invalid_argument&) {
-        return false;
-    }
-}
-
 }  // namespace
 
 RegistryError::RegistryError(const Request& request, const Response& response, std::string_view explanation)
@@ -96,7 +87,7 @@ std::string explain_delete_refusal(const Request& request, const Response& respo
         return "deleting is switched off on this registry (storage.delete.enabled is false, as on "
                "Docker Hub)";
     if (response.status == 400 && code == "DIGEST_INVALID") {
-        if (!manifest.empty() && !names_a_digest(manifest))
+        if (!manifest.empty() && !Digest::is_digest(manifest))
             return "registry 2.8.2 deletes a manifest by digest only, never by tag: HEAD '" + manifest +
                    "' for its Docker-Content-Digest and DELETE that";
         return "not a digest: 'sha256:' and 64 lower-case hex characters";

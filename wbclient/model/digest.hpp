@@ -18,6 +18,15 @@ public:
     /// Throws std::invalid_argument with a one-line reason for anything that is not
     /// "sha256:" followed by 64 lower-case hex characters.
     static Digest parse(std::string_view text);
+    /// Whether `text` is a digest parse() accepts: a manifest reference names a digest or a tag.
+    static bool is_digest(std::string_view text) {
+        try {
+            parse(text);
+            return true;
+        } catch (const std::invalid_argument&) {
+            return false;
+        }
+    }
 
     const std::string& str() const { return text_; }
     /// The 64 hex characters, as used in storage paths and OCI layouts.
