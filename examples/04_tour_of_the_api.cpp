@@ -4,6 +4,7 @@
 // Usage: 04_tour_of_the_api [registry [upstream]]
 //   e.g. 04_tour_of_the_api localhost:5000 localhost:5001
 #include "wbclient/distribution/registry_client.hpp"
+#include "wbclient/http/url.hpp"
 #include "program_options.hpp"
 
 #include <nlohmann/json.hpp>
@@ -70,7 +71,7 @@ int main(int argc, char* argv[]) try {
     // `crane catalog`: GET /v2/_catalog?n=2, then follow each rel="next" Link until none is left.
     std::cout << "\nThe catalog, two repositories per page:\n";
     const auto repositories = list_repositories(client, 2, [](const CatalogPage& page) {
-        std::cout << "  " << page.url.substr(page.url.find("/v2/")) << " ->";
+        std::cout << "  " << Url(page.url).path_and_query() << " ->";
         for (const auto& repository : page.repositories) std::cout << " " << repository;
         std::cout << "\n    Link: " << page.link.value_or("(none: the last page)") << "\n";
     });
@@ -146,7 +147,7 @@ int main(int argc, char* argv[]) try {
         const Response response = expected.client.http().perform(request);
         const std::string code = RegistryError(request, response).code();
         std::cout << "  " << (expected.code.empty() ? "(no code)" : expected.code) << ": " << request.method << " "
-                  << request.url.substr(request.url.find("://") + 3) << "\n    " << response.status << " "
+                  << Url(request.url).authority() + Url(request.url).path_and_query() << "\n    " << response.status << " "
                   << response.reason << "  " << trimmed(response.body) << "\n";
         if (response.status != expected.status || code != expected.code) ++surprises;
     }

@@ -13,6 +13,7 @@
 #include "wbclient/transfer/image_transfer.hpp"
 #include "wbclient/model/reference.hpp"
 #include "wbclient/distribution/registry_client.hpp"
+#include "wbclient/http/url.hpp"
 
 #include <cstdlib>
 #include <iostream>
@@ -57,8 +58,8 @@ std::shared_ptr<RegistryAuth> copy_in(RegistryClient& open, const Reference& ima
     int requests = 0;
     registry.http().add_observer([&](const Exchange&) { ++requests; });
     std::cout << "Copying " << image.str() << " in as my-busybox:latest\n";
-    const Digest digest = copy_image(open, image, registry, Reference::parse(registry.base_url().substr(
-        registry.base_url().find("://") + 3) + "/my-busybox:latest"), [](const BlobEvent& e) {
+    const Digest digest = copy_image(open, image, registry, Reference::parse(
+        Url(registry.base_url()).authority() + "/my-busybox:latest"), [](const BlobEvent& e) {
             std::cout << "  blob " << e.blob.digest.str() << ": " << to_string(e.action) << "\n";
         });
     std::cout << "  done: manifest " << digest.str() << ", " << requests << " requests, "
@@ -85,8 +86,7 @@ void wrong_password(const std::string& registry, Credentials credentials) {
 int main(int argc, char* argv[]) try {
     if (argc > 2) throw std::invalid_argument("usage: 10_authentication_and_tls [registry]");
     RegistryClient open(argc > 1 ? argv[1] : workbook::default_registry(), workbook::client_options());
-    const Reference image = Reference::parse(open.base_url().substr(open.base_url().find("://") + 3) +
-                                             "/my-busybox:latest");
+    const Reference image = Reference::parse(Url(open.base_url()).authority() + "/my-busybox:latest");
     const std::optional<Credentials> credentials = workbook::credentials();
 
     std::cout << "== The open registry\n";
@@ -139,7 +139,7 @@ int main(int argc, char* argv[]) try {
 
     if (const std::string tls = workbook::environment_value("WORKBOOK_TLS_REGISTRY"); !tls.empty()) {
         std::cout << "\n== TLS: a registry serving HTTPS with a certificate from a private CA\n";
-        const std::string host = tls.substr(tls.find("://") == std::string::npos ? 0 : tls.find("://") + 3);
+        const std::string host = Url(registry_base_url(tls)).authority();
         RegistryClient untrusting("https://" + host, workbook::client_options());  // the system's CAs only
         try {
             ping_checking_scheme(untrusting);

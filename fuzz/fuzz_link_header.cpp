@@ -1,4 +1,4 @@
-// Fuzzes the Link header parser (parse_link_header, next_link, resolve_link): the catalog's
+// Fuzzes the Link header parser (parse_link_header, next_link, Url::resolve): the catalog's
 // next page is wherever the registry's Link header says.
 #include "fuzz_common.hpp"
 
@@ -27,10 +27,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const auto next = wbclient::next_link(headers);
         // The second field always names a next page, so there is one unless the first threw.
         if (!next) std::abort();
-        (void)wbclient::resolve_link("http://localhost:5000/v2/_catalog?n=1", *next);
+        (void)wbclient::Url("http://localhost:5000/v2/_catalog?n=1").resolve(*next);
     });
     fuzz::expect_documented_errors(input, [&] {
-        (void)wbclient::resolve_link(input, "/v2/_catalog?last=a&n=2");
+        (void)wbclient::Url(input).resolve("/v2/_catalog?last=a&n=2");
     });
     return 0;
 }

@@ -2,6 +2,7 @@
 // and the environment, registry names from WORKBOOK_REGISTRY.
 #include "fuzz_common.hpp"
 
+#include "wbclient/http/url.hpp"
 #include "wbclient/model/reference.hpp"
 
 #include <cstddef>

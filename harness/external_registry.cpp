@@ -2,6 +2,8 @@
 // but its log and storage are out of reach, so tests that need them fail saying so.
 #include "registry_instance.hpp"
 
+#include "wbclient/http/url.hpp"
+
 #include <stdexcept>
 
 namespace fs = std::filesystem;
@@ -12,8 +14,16 @@ namespace {
 class ExternalRegistry final : public RegistryInstance {
 public:
     explicit ExternalRegistry(std::string url) : url_(std::move(url)) {
-        if (url_.starts_with("http://")) host_port_ = url_.substr(7);
-        else throw std::invalid_argument("WORKBOOK_REGISTRY must be http://host:port for the external engine");
+        const auto refuse = [] {
+            return std::invalid_argument("WORKBOOK_REGISTRY must be http://host:port for the external engine");
+        };
+        try {
+            const wbclient::Url url(url_);
+            if (url.scheme() != "http" || url.path_and_query() != "/") throw refuse();
+            host_port_ = url.authority();
+        } catch (const std::invalid_argument&) {
+            throw refuse();
+        }
         if (!wait_until_answering(url_, 5))
             throw std::runtime_error("the external registry " + url_ + " does not answer");
     }

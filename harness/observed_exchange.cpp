@@ -1,5 +1,6 @@
 #include "observed_exchange.hpp"
 
+#include "wbclient/http/url.hpp"
 #include "wbclient/model/text.hpp"
 
 #include <nlohmann/json.hpp>
@@ -122,10 +123,9 @@ std::vector<ObservedExchange> read_transcript(const std::filesystem::path& file)
         ObservedExchange exchange;
         exchange.method = json.at("method");
         const std::string url = json.at("url");
-        const auto host_start = url.find("://") + 3;
-        const auto path_start = url.find('/', host_start);
-        exchange.host = url.substr(host_start, path_start - host_start);
-        exchange.uri = path_start == std::string::npos ? "/" : url.substr(path_start);
+        const wbclient::Url parsed(url);
+        exchange.host = parsed.authority();
+        exchange.uri = parsed.path_and_query();
         exchange.status = json.at("status");
         exchange.bytes_sent = json.at("bytes_sent");
         exchange.bytes_received = json.at("bytes_received");

@@ -19,6 +19,8 @@
 #include "scrub.hpp"
 #include "workspace.hpp"
 
+#include "wbclient/http/url.hpp"
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -66,10 +68,7 @@ std::string raw_lines_since(const harness::RegistryInstance& registry, std::size
 }
 
 // "http://127.0.0.1:41234/token" -> "127.0.0.1:41234".
-std::string token_server_host(const std::string& realm) {
-    const auto start = realm.find("://") == std::string::npos ? 0 : realm.find("://") + 3;
-    return realm.substr(start, realm.find('/', start) - start);
-}
+std::string token_server_host(const std::string& realm) { return wbclient::Url(realm).authority(); }
 
 // What an operator does between chapters: stop, collect (dry run, then for real), start.
 // A plain collection only: --delete-untagged would take later chapters' untagged images.

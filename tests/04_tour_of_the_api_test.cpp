@@ -9,8 +9,6 @@
 #include "test_support.hpp"
 
 #include "wbclient/distribution/registry_client.hpp"
-#include "wbclient/http/link_header.hpp"
-#include "wbclient/http/url.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -364,44 +362,7 @@ TEST_CASE("chapter 04: a second run lists the same images and changes nothing", 
 }
 
 TEST_CASE("chapter 04: Link headers, however they are written, and pagination that ends", "[chapter04]") {
-    using wbclient::parse_link_header;
-    SECTION("the parser: RFC 8288 forms") {
-        const auto plain = parse_link_header(R"(</v2/_catalog?last=b&n=2>; rel="next")");
-        REQUIRE(plain.size() == 1);
-        CHECK(plain[0].target == "/v2/_catalog?last=b&n=2");
-        CHECK(plain[0].relations == std::vector<std::string>{"next"});
-
-        const auto many = parse_link_header(
-            R"(<https://r.example/v2/_catalog?n=2>; rel=prev, <https://r.example/v2/_catalog?last=a%2Cb&n=2> ;REL = "Next last"; title="a, b; c")");
-        REQUIRE(many.size() == 2);
-        CHECK(many[0].relations == std::vector<std::string>{"prev"});
-        CHECK(many[1].target == "https://r.example/v2/_catalog?last=a%2Cb&n=2");
-        CHECK(many[1].relations == std::vector<std::string>{"next", "last"});
-
-        CHECK(parse_link_header("").empty());
-        CHECK(parse_link_header(" , <a>; rel=\"next\" ,").size() == 1);
-        CHECK(parse_link_header("<a>; rel=prev; rel=next")[0].relations == std::vector<std::string>{"prev"});
-        CHECK_THROWS_WITH(parse_link_header("/v2/_catalog; rel=next"), Catch::Contains("expected '<'"));
-        CHECK_THROWS_WITH(parse_link_header("</v2/_catalog; rel=next"), Catch::Contains("no closing '>'"));
-        CHECK_THROWS_WITH(parse_link_header(R"(<a>; rel="next)"), Catch::Contains("no closing '\"'"));
-        CHECK_THROWS_WITH(parse_link_header("<a> rel=next"), Catch::Contains("expected ',' or ';'"));
-
-        wbclient::Headers headers;
-        headers.add("Link", R"(</first>; rel="prev")");
-        headers.add("link", R"(</second>; rel="next")");
-        CHECK(wbclient::next_link(headers) == "/second");
-    }
-
-    SECTION("resolving a target against the page that sent it") {
-        using wbclient::resolve_link;
-        const std::string page = "http://127.0.0.1:5000/v2/_catalog?n=2";
-        CHECK(resolve_link(page, "/v2/_catalog?last=a&n=2") == "http://127.0.0.1:5000/v2/_catalog?last=a&n=2");
-        CHECK(resolve_link(page, "?last=a&n=2") == "http://127.0.0.1:5000/v2/_catalog?last=a&n=2");
-        CHECK(resolve_link(page, "_catalog?last=a") == "http://127.0.0.1:5000/v2/_catalog?last=a");
-        CHECK(resolve_link(page, "https://mirror.example/v2/_catalog") == "https://mirror.example/v2/_catalog");
-        CHECK(resolve_link(page, "//mirror.example/x") == "http://mirror.example/x");
-    }
-
+    // The Link parser and URL resolution on their own: tests/library_http_test.cpp.
     SECTION("tags: null (every tag deleted) and a repository without manifests are both empty") {
         ScriptedServer registry([](const std::string&, const std::string& target) {
             if (target == "/v2/emptied/tags/list")

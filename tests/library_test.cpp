@@ -76,9 +76,6 @@ TEST_CASE("references: docker's grammar and the workbook's defaults", "[library]
         INFO(text);
         CHECK_THROWS_WITH(Reference::parse(text), Catch::Contains(why));
     }
-    CHECK(registry_base_url("localhost:5000") == "http://localhost:5000");
-    CHECK(registry_base_url("https://r.example:443/") == "https://r.example:443");
-    CHECK_THROWS_WITH(registry_base_url("ftp://x"), Catch::Contains("only http:// and https://"));
 }
 
 TEST_CASE("manifests: all four types parse, and malformed ones are refused with a reason", "[library]") {

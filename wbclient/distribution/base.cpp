@@ -2,6 +2,7 @@
 
 #include "wbclient/distribution/registry_client.hpp"
 #include "wbclient/distribution/registry_error.hpp"
+#include "wbclient/http/url.hpp"
 
 #include <stdexcept>
 
@@ -13,8 +14,9 @@ Response ping(RegistryClient& client) {
 
 Response ping_checking_scheme(RegistryClient& client) {
     const std::string& base = client.base_url();
-    const bool https = base.starts_with("https://");
-    const std::string host = base.substr(base.find("://") + 3);
+    const Url url(base);
+    const bool https = url.scheme() == "https";
+    const std::string host = url.authority();
     Response response;
     try {
         response = client.http().perform(Request{.method = "GET", .url = base + "/v2/"});

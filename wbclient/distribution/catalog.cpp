@@ -29,7 +29,11 @@ std::vector<std::string> list_repositories(RegistryClient& client, unsigned page
         for (const auto& [name, value] : response.headers.fields())
             if (equals_ignoring_case(name, "Link")) page.link = page.link ? *page.link + ", " + value : value;
         if (const auto target = next_link(response.headers)) {
-            page.next = resolve_link(*url, *target);
+            try {
+                page.next = Url(*url).resolve(*target).str();
+            } catch (const std::invalid_argument& error) {
+                throw std::runtime_error("GET " + *url + ": the Link header's next page is no URL: " + error.what());
+            }
             if (fetched.contains(*page.next))
                 throw std::runtime_error("GET " + *url + ": the Link header leads back to " +
                                          *page.next + ", a page already fetched");

@@ -1,6 +1,6 @@
 #include "wbclient/distribution/registry_client.hpp"
 
-#include "wbclient/model/reference.hpp"
+#include "wbclient/http/url.hpp"
 
 namespace wbclient {
 

@@ -1,7 +1,9 @@
 #include "wbclient/distribution/upload_location.hpp"
 
-#include "wbclient/model/text.hpp"
 #include "wbclient/http/url.hpp"
+#include "wbclient/model/text.hpp"
+
+#include <optional>
 
 namespace wbclient {
 
@@ -10,14 +12,18 @@ LocationRefused::LocationRefused(std::string location, const std::string& reason
       location_(std::move(location)) {}
 
 std::string resolve_upload_location(std::string_view base_url, std::string_view location) {
-    const bool names_a_server = is_absolute_http_url(location) || location.starts_with("//");
-    if (!names_a_server && !location.starts_with("/"))
+    const Url base(base_url);
+    // RFC 3986's reference forms: "//host/..." (network path) and "/v2/..." (absolute path)
+    // resolve against the registry; anything else must be an absolute URL, kept as written.
+    std::optional<Url> absolute;
+    try {
+        absolute = location.starts_with("/") ? base.resolve(location) : Url(location);
+    } catch (const std::invalid_argument&) {
         throw LocationRefused(std::string(location), "is neither an absolute URL nor a path");
-    const std::string absolute = resolve_link(base_url, location);
-    if (!equals_ignoring_case(origin_of(absolute), origin_of(base_url)))
-        throw LocationRefused(std::string(location),
-                              "points to another host than " + std::string(origin_of(base_url)));
-    return absolute;
+    }
+    if (absolute->origin() != base.origin())
+        throw LocationRefused(std::string(location), "points to another host than " + base.origin());
+    return location.starts_with("/") ? absolute->str() : std::string(location);
 }
 
 }  // namespace wbclient

@@ -163,10 +163,14 @@ std::string basic_authorization(const Credentials& credentials) {
 Token fetch_token(HttpClient& http, const Challenge& challenge,
                   const std::optional<Credentials>& credentials) {
     const std::string realm = challenge.parameter("realm");
-    if (!realm.starts_with("https://") && !realm.starts_with("http://"))
-        throw std::runtime_error("the Bearer challenge's realm '" + realm + "' is not an http(s) URL");
+    bool has_query = false;
+    try {
+        has_query = !Url(realm).query().empty();
+    } catch (const std::invalid_argument&) {
+        throw std::runtime_error("the Bearer challenge's realm '" + printable(realm) + "' is not an http(s) URL");
+    }
     // The spec's query: service once, each scope of the challenge as a scope parameter.
-    std::string url = realm + (realm.find('?') == std::string::npos ? "?" : "&") +
+    std::string url = realm + (has_query ? "&" : "?") +
                       "service=" + url_escaped(challenge.parameter("service"));
     for (const std::string& scope : split_on_spaces(challenge.parameter("scope")))
         url += "&scope=" + url_escaped(scope);
@@ -231,10 +235,8 @@ std::string unsigned_jwt(const nlohmann::json& claims) {
 }
 
 std::string resource_of(std::string_view url) {
-    const auto scheme = url.find("://");
-    const auto path_start = url.find('/', scheme == std::string_view::npos ? 0 : scheme + 3);
-    std::string_view path = path_start == std::string_view::npos ? "/" : url.substr(path_start);
-    path = path.substr(0, path.find('?'));
+    const std::string whole_path = Url(url).path();
+    const std::string_view path = whole_path;
     if (path.starts_with("/v2/_catalog")) return "registry:catalog";
     if (!path.starts_with("/v2/")) return "";
     // The name may hold slashes: it ends where the last API part begins.

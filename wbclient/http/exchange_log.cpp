@@ -1,6 +1,7 @@
 // The two ways an exchange is shown: a JSON-lines transcript for tests and the book, and a
 // `curl -v` style printout for a reader at a terminal.
 #include "wbclient/http/http.hpp"
+#include "wbclient/http/url.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -20,12 +21,7 @@ nlohmann::json to_json(const Headers& headers) {
     return fields;
 }
 
-std::string path_of(const std::string& url) {
-    const auto scheme_end = url.find("://");
-    const auto path_start =
-        url.find('/', scheme_end == std::string::npos ? 0 : scheme_end + 3);
-    return path_start == std::string::npos ? "/" : url.substr(path_start);
-}
+std::string path_of(const std::string& url) { return Url(url).path_and_query(); }
 
 // Clients on worker threads share the transcript and the terminal: one line at a time.
 std::mutex& output_mutex() {

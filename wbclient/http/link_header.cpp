@@ -1,7 +1,6 @@
 #include "wbclient/http/link_header.hpp"
 
 #include "wbclient/model/text.hpp"
-#include "wbclient/http/url.hpp"
 
 #include <algorithm>
 #include <stdexcept>

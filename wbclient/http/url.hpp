@@ -1,27 +1,66 @@
-// URLs as the registry API hands them out (Location, Link): resolving a reference against the
-// URL it came with, and telling which server a URL names.
+// URLs: the one type that takes a URL apart (registry base URLs, Location and Link targets,
+// token realms, transcript lines), parsed and resolved by libcurl's URL API, so no code in
+// the workbook slices "scheme://host:port/path" by hand.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
+struct Curl_URL;  // libcurl's CURLU, known here by name only
+
 namespace wbclient {
 
-/// Resolves a URI reference against the absolute URL of the answer that sent it (RFC 3986,
-/// section 5, for the forms registries use): absolute URLs stay as they are, "//host/..."
-/// keeps the scheme, "/v2/..." keeps the scheme and host, "?..." keeps the path, and a
-/// relative path replaces the last segment. Throws std::invalid_argument if `base_url` is not
-/// an absolute URL.
-std::string resolve_link(std::string_view base_url, std::string_view target);
+/// An absolute http:// or https:// URL, as libcurl's URL API (curl_url) parses it. A value:
+/// copyable, comparable through str(); no libcurl handle outlives a call.
+class Url {
+public:
+    /// Parses `text`; throws std::invalid_argument ("'<text>' is not an http(s) URL: <why>")
+    /// for anything else: no scheme, another scheme, no host, a bad port, ...
+    explicit Url(std::string_view text);
 
-/// "scheme://host:port" of an absolute http(s) URL, as written (no case folding), or "" if
-/// `url` is not one.
-std::string_view origin_of(std::string_view url);
+    /// The whole URL as libcurl writes it back: scheme in lower case, "/" as the least path,
+    /// dot segments removed, percent-encoding as given.
+    const std::string& str() const { return text_; }
+    /// "http" or "https".
+    const std::string& scheme() const { return scheme_; }
+    /// The host in lower case (host names compare ignoring case); an IPv6 literal keeps its
+    /// brackets: "[::1]".
+    const std::string& host() const { return host_; }
+    /// The port: as written, or the scheme's default (80, 443).
+    std::uint16_t port() const { return port_; }
+    /// "host:port" with the port only if the URL wrote one: what a reference names as its
+    /// registry, and what a request's Host header carries.
+    std::string authority() const;
+    /// "scheme://host[:port]", the port left out when it is the scheme's default: two URLs
+    /// are on the same server exactly when their origins are equal.
+    std::string origin() const;
+    /// The path, "/" at least, percent-encoding kept.
+    const std::string& path() const { return path_; }
+    /// The query without its '?', "" if there is none.
+    const std::string& query() const { return query_; }
+    /// The request target: path, then '?' and the query if there is one.
+    std::string path_and_query() const;
 
-/// True for "http://..." and "https://..." in any case.
-bool is_absolute_http_url(std::string_view url);
+    /// Resolves a URI reference against this URL (RFC 3986, section 5, done by libcurl): an
+    /// absolute URL stands for itself, "//host/x" keeps the scheme, "/v2/x" the origin, "?q"
+    /// the path, and a relative path replaces the last segment. Throws std::invalid_argument
+    /// if the result is not an http(s) URL (another scheme, a malformed reference).
+    Url resolve(std::string_view reference) const;
 
-/// ASCII lower case, as URL schemes, host names and header names compare.
-std::string lower(std::string_view text);
+private:
+    // Reads the parts of the URL that `handle` (a CURLU) holds; `text` is quoted in errors.
+    Url(::Curl_URL* handle, std::string_view text);
+
+    std::string text_, scheme_, host_, path_, query_;
+    std::uint16_t port_ = 0;
+    bool port_written_ = false;
+};
+
+/// The base URL of a registry given as "host:port" or "http(s)://host:port" (a trailing
+/// '/' allowed). Without a scheme the workbook speaks plain HTTP, which is what a local
+/// registry serves. Throws std::invalid_argument for anything else: another scheme, a path,
+/// a host or port a reference could not name.
+std::string registry_base_url(std::string_view registry);
 
 }  // namespace wbclient

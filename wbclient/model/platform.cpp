@@ -1,5 +1,7 @@
 #include "wbclient/model/platform.hpp"
 
+#include "wbclient/model/text.hpp"
+
 #include <elf.h>
 
 #include <algorithm>
@@ -10,12 +12,6 @@
 
 namespace wbclient {
 namespace {
-
-std::string lower(std::string text) {
-    std::transform(text.begin(), text.end(), text.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return text;
-}
 
 bool is_platform_part(std::string_view part) {
     return !part.empty() && std::all_of(part.begin(), part.end(), [](unsigned char c) {
@@ -34,14 +30,6 @@ int variant_number(std::string_view variant) {
     return number;
 }
 
-// The text as it may appear inside a one-line message.
-std::string printable(std::string_view text) {
-    std::string shown(text.substr(0, 100));
-    for (char& c : shown)
-        if (!std::isprint(static_cast<unsigned char>(c))) c = '?';
-    return shown + (text.size() > 100 ? "..." : "");
-}
-
 }  // namespace
 
 Platform parse_platform(std::string_view text) {
@@ -55,7 +43,7 @@ Platform parse_platform(std::string_view text) {
     const bool well_formed =
         (parts.size() == 2 || parts.size() == 3) && std::all_of(parts.begin(), parts.end(), is_platform_part);
     if (!well_formed)
-        throw std::invalid_argument("platform '" + printable(text) +
+        throw std::invalid_argument("platform '" + printable(text, 100) +
                                     "' is not os/architecture[/variant], e.g. linux/arm64");
     return normalize_platform(
         Platform{.os = parts[0], .architecture = parts[1], .variant = parts.size() == 3 ? parts[2] : ""});

@@ -18,7 +18,9 @@ const std::regex host_pattern("[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\\[[0-9
     throw std::invalid_argument("invalid reference '" + printable(text) + "': " + printable(why));
 }
 
-void check_registry(std::string_view text, std::string_view registry) {
+}  // namespace
+
+void check_registry_name(std::string_view text, std::string_view registry) {
     // A DNS name has at most 253 characters; checked before the regex, whose recursive
     // matcher (libstdc++) overflows the stack on inputs of some ten thousand characters.
     if (registry.size() > 255) reject(text, "the registry name is longer than 255 characters");
@@ -38,6 +40,8 @@ void check_registry(std::string_view text, std::string_view registry) {
         reject(text, "'" + std::string(host) + "' is not a valid registry host");
 }
 
+namespace {
+
 bool is_docker_hub(std::string_view registry) {
     return registry == "docker.io" || registry == "index.docker.io" ||
            registry == "registry-1.docker.io";
@@ -47,6 +51,8 @@ bool is_docker_hub(std::string_view registry) {
 
 Reference Reference::parse(std::string_view text, std::string_view default_registry) {
     if (text.empty()) reject(text, "it is empty");
+    // Docker's grammar, not URL parsing: no reference contains "://", and a reader who types
+    // a registry's URL where an image goes is told so instead of "invalid port".
     if (text.find("://") != std::string_view::npos)
         reject(text, "a reference has no scheme; write host:port/name:tag");
 
@@ -84,7 +90,7 @@ Reference Reference::parse(std::string_view text, std::string_view default_regis
     } else {
         ref.registry = std::string(default_registry);
     }
-    check_registry(text, ref.registry);
+    check_registry_name(text, ref.registry);
 
     if (rest.empty()) reject(text, "the repository name is empty");
     if (rest.size() > 255) reject(text, "the repository name is longer than 255 characters");
@@ -111,24 +117,6 @@ std::string Reference::str() const {
     if (!tag.empty()) text += ":" + tag;
     if (digest) text += "@" + digest->str();
     return text;
-}
-
-std::string registry_base_url(std::string_view registry) {
-    std::string_view host = registry;
-    std::string scheme = "http";
-    if (const auto sep = registry.find("://"); sep != std::string_view::npos) {
-        scheme = std::string(registry.substr(0, sep));
-        host = registry.substr(sep + 3);
-        if (scheme != "http" && scheme != "https")
-            throw std::invalid_argument("registry '" + printable(registry) +
-                                        "': only http:// and https:// are supported");
-    }
-    while (!host.empty() && host.back() == '/') host.remove_suffix(1);
-    if (host.empty() || host.find('/') != std::string_view::npos)
-        throw std::invalid_argument("registry '" + printable(registry) +
-                                    "': expected host:port or http(s)://host:port");
-    check_registry(registry, host);
-    return scheme + "://" + std::string(host);
 }
 
 }  // namespace wbclient
