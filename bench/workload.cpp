@@ -1,11 +1,12 @@
 #include "workload.hpp"
 
+#include "noise.hpp"
+
 #include "wbclient/image/image_builder.hpp"
 #include "wbclient/image/built_image_layout.hpp"
 #include "wbclient/image/layer_builder.hpp"
 
 #include <fstream>
-#include <random>
 #include <stdexcept>
 
 namespace bench {
@@ -16,28 +17,6 @@ std::uint64_t BenchImage::total_bytes() const {
     for (const auto& blob : blobs) total += blob.size;
     return total;
 }
-
-namespace {
-
-// A fixed-seed Mersenne Twister: the same bytes on every machine, and gzip finds nothing to
-// squeeze in them. Written 1 MiB at a time, so even the 1 GiB layer never sits in memory.
-void write_noise(const fs::path& file, std::uint64_t bytes, std::uint64_t seed) {
-    std::ofstream out(file, std::ios::binary | std::ios::trunc);
-    if (!out) throw std::runtime_error("cannot create " + file.string());
-    std::mt19937_64 random(seed);
-    std::vector<std::uint64_t> block(1 << 17);
-    for (std::uint64_t written = 0; written < bytes;) {
-        for (auto& word : block) word = random();
-        const auto n = static_cast<std::streamsize>(
-            std::min<std::uint64_t>(block.size() * sizeof(std::uint64_t), bytes - written));
-        out.write(reinterpret_cast<const char*>(block.data()), n);
-        written += static_cast<std::uint64_t>(n);
-    }
-    out.close();
-    if (!out) throw std::runtime_error("cannot write " + file.string());
-}
-
-}  // namespace
 
 BenchImage generate_image(const fs::path& layout, unsigned layers, std::uint64_t layer_bytes,
                           std::uint64_t seed) {
@@ -50,7 +29,8 @@ BenchImage generate_image(const fs::path& layout, unsigned layers, std::uint64_t
     for (unsigned n = 0; n < layers; ++n) {
         const std::string name = "bench/data-" + std::to_string(n) + ".bin";
         const fs::path noise = scratch / ("noise-" + std::to_string(n));
-        write_noise(noise, layer_bytes, seed * 1000 + n);
+        // Noise (noise.hpp), written 1 MiB at a time: even the 1 GiB layer never sits in memory.
+        workbook::write_noise(noise, layer_bytes, seed * 1000 + n);
         wbclient::LayerBuilder layer;
         layer.add_file_from(name, noise, 0644);
         // Level 0: random bytes do not shrink at any level, and compressing them would make

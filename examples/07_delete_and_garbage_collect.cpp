@@ -4,6 +4,8 @@
 // Usage: 07_delete_and_garbage_collect [registry [upstream]]
 //   e.g. 07_delete_and_garbage_collect localhost:5000 localhost:5001
 #include "wbclient/distribution/registry_client.hpp"
+#include "wbclient/http/url.hpp"
+#include "noise.hpp"
 #include "program_options.hpp"
 #include "wbclient/image/image_builder.hpp"
 #include "wbclient/transfer/image_transfer.hpp"
@@ -13,7 +15,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
-#include <random>
 
 namespace fs = std::filesystem;
 using namespace wbclient;
@@ -33,11 +34,8 @@ struct ScratchFolder {
 // One file of `kib` KiB of noise: gzip cannot shrink it, so the disk space a garbage collection
 // gives back is plain to see. A fixed seed makes every run build the same bytes and digests.
 ImageLayer noise_layer(const fs::path& folder, const std::string& file, unsigned kib, unsigned seed) {
-    std::mt19937 noise(seed);
-    std::string bytes(kib * 1024, '\0');
-    for (char& byte : bytes) byte = static_cast<char>(noise() & 0xff);
     LayerBuilder layer;
-    layer.add_file(file, std::move(bytes));
+    layer.add_file(file, workbook::noise(kib * 1024, seed));
     return {layer.write(folder / (file + ".tar.gz")), "ADD " + file + " /"};
 }
 
@@ -56,7 +54,7 @@ int main(int argc, char* argv[]) try {
     }
     RegistryClient client(argc > 1 ? argv[1] : workbook::default_registry(), workbook::client_options());
     RegistryClient upstream(argc > 2 ? argv[2] : workbook::default_upstream(), workbook::client_options());
-    const std::string host = client.base_url().substr(client.base_url().find("://") + 3);
+    const std::string host = Url(client.base_url()).authority();
     const ScratchFolder scratch;
     std::cout << "== Three images of our own\n";
 

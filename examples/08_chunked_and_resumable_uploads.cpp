@@ -7,6 +7,8 @@
 //   e.g. 08_chunked_and_resumable_uploads --chunk-size 1M --stop-after 2 big.bin localhost:5000/big
 // With no file it sends a generated 4.5 MiB file, interrupts itself after two chunks and resumes.
 #include "wbclient/transfer/chunked_upload.hpp"
+#include "chunked_upload_sample.hpp"
+#include "noise.hpp"
 #include "program_options.hpp"
 #include "wbclient/transfer/progress.hpp"
 #include "wbclient/model/reference.hpp"
@@ -14,7 +16,6 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
-#include <random>
 
 namespace fs = std::filesystem;
 using namespace wbclient;
@@ -54,15 +55,12 @@ Options parse_options(int argc, char* argv[]) {
     return options;
 }
 
-// The book's sample: 4.5 MiB that are the same everywhere (mt19937_64 is specified exactly).
+// The book's sample: 4.5 MiB of noise for seed 8, the same everywhere (see noise.hpp).
 fs::path sample_file() {
     const fs::path file = "chunked-upload.bin";
     if (fs::exists(file)) return file;
-    std::mt19937_64 numbers(8);
-    std::string bytes(4608 * 1024, '\0');
-    for (std::size_t i = 0; i < bytes.size(); i += 8)
-        for (std::uint64_t value = numbers(), k = 0; k < 8; ++k, value >>= 8) bytes[i + k] = static_cast<char>(value);
-    std::ofstream(file.string() + ".tmp", std::ios::binary) << bytes;
+    workbook::write_noise(file.string() + ".tmp", workbook::chunked_upload_sample_size,
+                          workbook::chunked_upload_sample_seed);
     fs::rename(file.string() + ".tmp", file);
     return file;
 }

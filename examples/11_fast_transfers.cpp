@@ -3,6 +3,7 @@
 //
 // Usage: 11_fast_transfers [registry [workdir]]
 //   e.g. 11_fast_transfers localhost:5000 fast-transfers
+#include "noise.hpp"
 #include "program_options.hpp"
 #include "wbclient/image/built_image_layout.hpp"
 #include "wbclient/transfer/image_transfer.hpp"
@@ -11,10 +12,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <iostream>
-#include <random>
 
 namespace fs = std::filesystem;
 using namespace wbclient;
@@ -26,14 +25,8 @@ namespace {
 BuiltImage build_noise_image(const fs::path& workdir) {
     std::vector<ImageLayer> layers;
     for (unsigned seed = 1; seed <= 4; ++seed) {
-        std::mt19937_64 noise(seed);
-        std::string bytes(3 << 20, '\0');
-        for (std::size_t i = 0; i < bytes.size(); i += 8) {
-            const std::uint64_t word = noise();
-            std::memcpy(bytes.data() + i, &word, 8);
-        }
         LayerBuilder layer;
-        layer.add_file("noise/" + std::to_string(seed) + ".bin", std::move(bytes));
+        layer.add_file("noise/" + std::to_string(seed) + ".bin", workbook::noise(3 << 20, seed));
         const BuiltLayer built = layer.write(workdir / ("layer-" + std::to_string(seed) + ".tar.gz"));
         layers.push_back({built, "noise layer " + std::to_string(seed)});
     }

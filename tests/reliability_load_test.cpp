@@ -126,7 +126,7 @@ TEST_CASE("reliability: eight programs push and pull against one registry at onc
     // Three megabytes of files for the image chapter 03 builds.
     const fs::path extra = workspace.path() / "extra";
     fs::create_directories(extra);
-    write_incompressible_file(extra / "payload.bin", 3 * mebibyte, 3);
+    workbook::write_noise(extra / "payload.bin", 3 * mebibyte, 3);
 
     const std::string to = local->host_port();
     const std::vector<Job> jobs{
