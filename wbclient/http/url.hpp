@@ -45,7 +45,8 @@ public:
     /// Resolves a URI reference against this URL (RFC 3986, section 5, done by libcurl): an
     /// absolute URL stands for itself, "//host/x" keeps the scheme, "/v2/x" the origin, "?q"
     /// the path, and a relative path replaces the last segment. Throws std::invalid_argument
-    /// if the result is not an http(s) URL (another scheme, a malformed reference).
+    /// if the result is not an http(s) URL (another scheme, a malformed reference). (A bare
+    /// "#fragment", which no registry sends, loses the path with libcurl 7.88.)
     Url resolve(std::string_view reference) const;
 
 private:
