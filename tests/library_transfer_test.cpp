@@ -328,3 +328,65 @@ TEST_CASE("an index is copied and pulled children first: blobs, then each manife
     wbclient::pull_to_layout(client, copy, workspace.path() / "pulled.oci", {.parallel_blobs = 3});
     CHECK(wbclient::verify_oci_layout(workspace.path() / "pulled.oci") == 4 + 2 + 1);
 }
+
+TEST_CASE("a refused mount falls back to the session it opened: filled from the file, or cancelled",
+          "[library][transfer]") {
+    Workspace workspace("transfer-mount-refused");
+    const auto registry = start_registry({}, workspace.path());
+    wbclient::RegistryClient client(registry->host_port());
+    const auto base_image = wbclient::assemble_image(
+        {}, {make_layer(workspace.path(), "kept", 4000), make_layer(workspace.path(), "lost", 4100)});
+    const auto base_reference = wbclient::Reference::parse(registry->host_port() + "/base:1");
+    wbclient::push_image(client, base_reference, base_image);
+    const auto base = wbclient::pull_base_image(client, base_reference, workspace.path() / "base.oci");
+    // The base's repository no longer links its second layer: a mount from there is refused.
+    const auto& lost = base_image.layers[1].built.blob;
+    wbclient::delete_blob(client, "base", lost.digest);
+    Recorder recorder(client);
+
+    SECTION("push_extending_image sends the file into the session the mount opened") {
+        wbclient::LayerBuilder added;
+        added.add_file("app", "the application\n");
+        const auto image = wbclient::extend_image(
+            base, {.layer = added.write(workspace.path() / "app.tar.gz"), .created_by = "COPY app /"});
+        std::vector<std::string> events;
+        wbclient::push_extending_image(client, wbclient::Reference::parse(registry->host_port() + "/app:1"), image,
+                                       base, wbclient::PushMode::reuse_layers, recording(events));
+        const auto seen = recorder.take();
+        INFO(lines(seen));
+        const auto about = naming(seen, lost.digest);
+        REQUIRE(about.size() == 3);
+        CHECK(about[0].line() == "HEAD /v2/app/blobs/" + lost.digest.str() + " 404");
+        CHECK(about[1].line() == "POST /v2/app/blobs/uploads/?mount=" + lost.digest.str() + "&from=base 202");
+        CHECK(about[2].method == "PUT");
+        CHECK(about[2].status == 201);
+        CHECK(about[2].bytes_sent == lost.size);
+        // No second session: the POST that asked for the mount is the only one for this blob.
+        const auto post = std::find_if(seen.begin(), seen.end(), [&](const Seen& s) {
+            return s.method == "POST" && s.query.find(lost.digest.str()) != std::string::npos;
+        });
+        REQUIRE(post != seen.end());
+        CHECK(std::next(post)->method == "PUT");
+        CHECK(std::count(events.begin(), events.end(), "pushed " + lost.digest.str()) == 1);
+        CHECK(std::count(events.begin(), events.end(), "mounted " + base.parsed.layers[0].digest.str()) == 1);
+    }
+    SECTION("copy_image cannot read the blob either: the session is cancelled and no manifest goes") {
+        // The source manifest still names the blob its repository lost.
+        CHECK_THROWS_AS(wbclient::copy_image(client, base_reference, client,
+                                             wbclient::Reference::parse(registry->host_port() + "/copy:1"),
+                                             {.parallel_blobs = 1}),
+                        wbclient::RegistryError);
+        const auto seen = recorder.take();
+        INFO(lines(seen));
+        const auto about = naming(seen, lost.digest);
+        REQUIRE(about.size() >= 3);
+        CHECK(about[1].line() == "POST /v2/copy/blobs/uploads/?mount=" + lost.digest.str() + "&from=base 202");
+        CHECK(about[2].line() == "GET /v2/base/blobs/" + lost.digest.str() + " 404");
+        // The upload into the session began beside the download and was abandoned unanswered.
+        for (std::size_t i = 3; i < about.size(); ++i) CHECK(about[i].line().ends_with(" 0"));
+        CHECK(seen.back().method == "DELETE");
+        CHECK(seen.back().path.starts_with("/v2/copy/blobs/uploads/"));
+        CHECK(seen.back().status == 204);
+        for (const Seen& s : seen) CHECK((s.path.find("/manifests/") == std::string::npos || s.method == "GET"));
+    }
+}
