@@ -1,5 +1,4 @@
 #include "wbclient/transfer/image_transfer.hpp"
-#include "wbclient/model/files.hpp"
 
 #include "wbclient/image/oci_layout.hpp"
 #include "wbclient/transfer/blob_delivery.hpp"
@@ -7,7 +6,6 @@
 #include "wbclient/transfer/transfer_pool.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <condition_variable>
 #include <cstring>
 #include <exception>
@@ -123,6 +121,7 @@ void stream_blob(RegistryClient& from, std::string_view from_repository, const D
 
 }  // namespace
 
+// blob_delivery's way into the pipe above: stream_blob stays here, beside BlobPipe.
 void stream_registry_blob(RegistryClient& from, std::string_view from_repository, const Descriptor& blob,
                           const std::function<void(const BodySource&)>& upload) {
     stream_blob(from, from_repository, blob, upload);
@@ -130,11 +129,8 @@ void stream_registry_blob(RegistryClient& from, std::string_view from_repository
 
 bool copy_blob(RegistryClient& from, std::string_view from_repository, RegistryClient& to,
                std::string_view to_repository, const Descriptor& blob) {
-    if (to.blob_size(to_repository, blob.digest)) return false;
-    stream_blob(from, from_repository, blob, [&](const BodySource& source) {
-        to.push_blob(to_repository, blob.digest, blob.size, source);
-    });
-    return true;
+    const PlannedBlob planned{.blob = blob, .origin = BlobInRegistry{std::string(from_repository)}};
+    return deliver_blob(to, to_repository, planned, &from) == BlobAction::copied;
 }
 
 Digest copy_image(RegistryClient& from, const Reference& source, RegistryClient& to,
