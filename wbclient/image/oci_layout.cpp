@@ -62,7 +62,12 @@ public:
         // The descriptor says how big the blob is: reserving its blocks at once spares the
         // file system an allocation per page written (ext4: about a third of the write cost,
         // measured). Only a hint: where fallocate is unsupported, the writes allocate as usual.
-        if (expected_size > 0) (void)::fallocate(fd_, 0, 0, static_cast<off_t>(expected_size));
+        // The size comes from a manifest, so from the registry: never reserve more than half the
+        // free space, or a lying descriptor could fill the disk before its first byte arrives.
+        std::error_code no_space_figure;
+        const auto space = fs::space(path_.parent_path(), no_space_figure);
+        if (expected_size > 0 && !no_space_figure && expected_size <= space.available / 2)
+            (void)::fallocate(fd_, 0, 0, static_cast<off_t>(expected_size));
     }
     ~BlobFile() {
         if (fd_ >= 0) ::close(fd_);
