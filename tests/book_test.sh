@@ -124,7 +124,7 @@ for markdown in "${chapters[@]}"; do
     # A program's run shows its exchanges; a .registry.log shows the server's side of them.
     if [[ $file == *.narration.out ]]; then
       # The program's own lines; its exchanges are in the conversation (\htmlinclude) below.
-      ! grep -q '^< HTTP/1.1 ' "$run" || fail "$run is meant to hold the narration alone, yet shows exchanges"
+      ! grep -q '^< HTTP/[0-9.]* ' "$run" || fail "$run is meant to hold the narration alone, yet shows exchanges"
     elif [[ $file == *.gc.out ]]; then
       grep -q 'blobs marked' "$run" || fail "$run holds no garbage-collect summary"
     elif [[ $file == *_bench.txt ]]; then
@@ -134,7 +134,7 @@ for markdown in "${chapters[@]}"; do
       done
       grep -q "^The workbook's speed goals" "$run" || fail "$run judges no goals"
     elif [[ $file == *.out ]]; then
-      grep -q '^< HTTP/1.1 ' "$run" || fail "$run shows no HTTP exchange"
+      grep -q '^< HTTP/[0-9.]* ' "$run" || fail "$run shows no HTTP exchange"
     else
       grep -q '"msg": "response completed' "$run" || fail "$run holds no registry log line"
     fi
@@ -164,7 +164,7 @@ for markdown in "${chapters[@]}"; do
     conversations=$((conversations + 1))
     run=$recorded/$program.out
     [[ -s $run ]] || { fail "$page shows $program's conversation, but the book's build recorded no $run"; continue; }
-    grep -q '^< HTTP/1.1 ' "$run" || fail "$run shows no HTTP exchange"
+    grep -q '^< HTTP/[0-9.]* ' "$run" || fail "$run shows no HTTP exchange"
     grep -qF "\\mscfile $program.msc" "$markdown" || fail "$(basename "$markdown") draws no diagram of $program (\\mscfile $program.msc)"
     svg=$(grep -o "src=\"msc_$program[^\"]*\.svg\"[^>]*" <<<"$dom" | head -n 1 || true)
     if [[ -z $svg ]]; then
