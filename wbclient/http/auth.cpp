@@ -165,6 +165,7 @@ Token fetch_token(HttpClient& http, const Challenge& challenge,
     const std::string realm = challenge.parameter("realm");
     if (!realm.starts_with("https://") && !realm.starts_with("http://"))
         throw std::runtime_error("the Bearer challenge's realm '" + realm + "' is not an http(s) URL");
+    //! [token_request]
     // The spec's query: service once, each scope of the challenge as a scope parameter.
     std::string url = realm + (realm.find('?') == std::string::npos ? "?" : "&") +
                       "service=" + url_escaped(challenge.parameter("service"));
@@ -175,6 +176,7 @@ Token fetch_token(HttpClient& http, const Challenge& challenge,
     if (credentials) request.headers.add("Authorization", basic_authorization(*credentials));
 
     const Response response = http.perform(request);
+    //! [token_request]
     // The realm's URL and status only: never its body, which might echo what was sent.
     if (response.status == 401)
         throw std::runtime_error("the token server " + realm + " refused the credentials" +

@@ -34,6 +34,20 @@ std::string describe_failure(CURL* curl, CURLcode result, std::chrono::seconds s
     return curl_says;
 }
 
+// What the last transfer on `curl` spoke, in the words of a status line. Asked of libcurl, not
+// read off the status line: over HTTP/2 there is no status line on the wire at all.
+std::string http_version_of(CURL* curl) {
+    long version = 0;
+    if (curl_easy_getinfo(curl, CURLINFO_HTTP_VERSION, &version) != CURLE_OK) return "";
+    switch (version) {
+        case CURL_HTTP_VERSION_1_0: return "HTTP/1.0";
+        case CURL_HTTP_VERSION_1_1: return "HTTP/1.1";
+        case CURL_HTTP_VERSION_2_0: return "HTTP/2";
+        case CURL_HTTP_VERSION_3: return "HTTP/3";
+        default: return "";  // 0: no answer came
+    }
+}
+
 std::string_view trim(std::string_view text) {
     while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front())))
         text.remove_prefix(1);
@@ -344,6 +358,7 @@ Response HttpClient::perform_once(const Request& request, const BodySink& sink,
         state.exchange.body_digest = empty_body_digest;
     }
     curl_easy_getinfo(curl, CURLINFO_NUM_CONNECTS, &state.exchange.new_connections);
+    state.exchange.http_version = http_version_of(curl);
     for (const auto& observer : state.observers) observer(state.exchange);
 
     if (state.error) std::rethrow_exception(state.error);

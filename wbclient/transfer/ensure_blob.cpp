@@ -19,6 +19,7 @@ std::string_view to_string(BlobAction action) {
     return "pulled";
 }
 
+//! [head_mount_upload]
 BlobArrival ensure_blob(RegistryClient& registry, std::string_view repository,
                         const Descriptor& blob, const std::filesystem::path& file,
                         std::string_view mount_from) {
@@ -42,5 +43,6 @@ BlobArrival ensure_blob(RegistryClient& registry, std::string_view repository,
     }
     return BlobArrival::uploaded;
 }
+//! [head_mount_upload]
 
 }  // namespace wbclient
