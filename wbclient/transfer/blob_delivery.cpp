@@ -11,26 +11,6 @@ struct Overloaded : Ways... {
     using Ways::operator()...;
 };
 
-// Mounts `blob` from `from` into `repository`. If the registry opens an upload session instead
-// (it lacks the blob there, or may not read it), `fill` sends the bytes into that very session
-// rather than opening another; a failed fill gives the session back. True if mounted.
-bool mount_or_fill(RegistryClient& to, std::string_view repository, const Descriptor& blob,
-                   std::string_view from, const std::function<void(const std::string& location)>& fill) {
-    const MountResult mount = request_mount(to, repository, blob.digest, from);
-    if (mount.mounted) return true;
-    try {
-        fill(mount.upload_location);
-    } catch (...) {
-        // The first error is the one worth reporting.
-        try {
-            cancel_upload(to, mount.upload_location);
-        } catch (const std::exception&) {
-        }
-        throw;
-    }
-    return false;
-}
-
 bool mounts(const PlannedBlob& planned, std::string_view repository) {
     return !planned.mount_from.empty() && planned.mount_from != repository;
 }
