@@ -75,6 +75,18 @@ std::string ratio_goal(const BenchReport& report, int number, const std::string&
                      format("%.2fx (ours %.0f MB/s, %s %.0f MB/s)", r, ours, other.c_str(), theirs));
 }
 
+// An aim of the issue, not a goal: reported beside the goals, labelled so nobody counts it.
+std::string ratio_aim(const BenchReport& report, int number, const std::string& other,
+                      double wanted, const std::string& aim) {
+    const double r = ratio(report, number, "ours", other);
+    const double ours = summarize(*find(report, number, "ours")).median_mbps;
+    const double theirs = summarize(*find(report, number, other)).median_mbps;
+    return format("  %-9s AIM, not a goal: %s: %s\n", r >= wanted ? "[reached]" : "[short]",
+                  aim.c_str(),
+                  format("%.2fx (ours %.0f MB/s, %s %.0f MB/s)", r, ours, other.c_str(), theirs)
+                      .c_str());
+}
+
 }  // namespace
 
 std::string format_report(const BenchReport& report) {
@@ -123,9 +135,12 @@ std::string format_report(const BenchReport& report) {
     if (!report.suite_times.empty()) out << '\n';
 
     out << "\nThe workbook's speed goals, as ratios from this run:\n";
-    out << ratio_goal(report, 1, "curl", 0.95, "push >= 0.95x the parallel-curl bound");
+    out << ratio_goal(report, 1, "curl", 1.0, "push >= 1.0x the parallel-curl bound");
     out << ratio_goal(report, 1, "skopeo", 1.3, "push >= 1.3x skopeo");
     out << ratio_goal(report, 2, "skopeo", 1.35, "verified pull >= 1.35x skopeo");
+    out << ratio_aim(report, 2, "curl", 0.9,
+                     "verified pull >= 0.9x plain curl into files (curl neither hashes nor "
+                     "writes a layout)");
     out << ratio_goal(report, 3, "skopeo", 1.3, "registry -> registry copy >= 1.3x skopeo");
     const double mount_ms = summarize(*find(report, 4, "ours")).median_s * 1e3;
     out << goal_line(mount_ms < 100, "same-registry copy by mount < 100 ms",

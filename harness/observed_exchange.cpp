@@ -130,6 +130,7 @@ std::vector<ObservedExchange> read_transcript(const std::filesystem::path& file)
         exchange.bytes_sent = json.at("bytes_sent");
         exchange.bytes_received = json.at("bytes_received");
         exchange.new_connections = json.value("new_connections", 0L);
+        exchange.http_version = json.value("http_version", "");
         exchange.request_headers = header_list(json.at("request_headers"));
         exchange.response_headers = header_list(json.at("response_headers"));
         for (const auto& [name, value] : exchange.request_headers)

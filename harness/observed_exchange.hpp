@@ -20,6 +20,8 @@ struct ObservedExchange {
     std::uint64_t bytes_received = 0;  ///< response body bytes
     /// Connections the client opened for this exchange, 0 on a reused one (client side only).
     long new_connections = 0;
+    /// "HTTP/1.1", "HTTP/2": what libcurl says the answer came in, "" for none (client side only).
+    std::string http_version;
     std::string user_agent;
     std::string host;  ///< host:port the request was addressed to
     std::string error_code;  ///< the registry's err.code, e.g. "blob unknown" (server side only)

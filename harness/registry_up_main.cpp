@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <string_view>
 
 namespace fs = std::filesystem;
 
@@ -26,8 +27,14 @@ std::string describe(const harness::ObservedExchange& exchange) {
 }  // namespace
 
 int main(int argc, char* argv[]) try {
-    if (argc != 2 && argc != 3 && argc != 5) {
-        std::cerr << "usage: registry_up <state-dir> [native|compose [registry-port upstream-port]]\n";
+    constexpr const char* usage = "usage: registry_up <state-dir> [native|compose [registry-port upstream-port]]";
+    if (argc == 2 && (std::string_view(argv[1]) == "--help" || std::string_view(argv[1]) == "-h")) {
+        std::cout << usage << "\n";
+        return EXIT_SUCCESS;
+    }
+    // An option where the state folder belongs would otherwise become a folder named "--x".
+    if ((argc != 2 && argc != 3 && argc != 5) || argv[1][0] == '-' || argv[1][0] == '\0') {
+        std::cerr << usage << "\n";
         return EXIT_FAILURE;
     }
     const auto port_argument = [&](int index, unsigned short fallback) -> unsigned short {

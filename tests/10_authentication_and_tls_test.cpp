@@ -20,6 +20,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <functional>
 #include <memory>
@@ -413,6 +414,18 @@ TEST_CASE("chapter 10: TLS with a private CA: verified by default, trusted throu
     CHECK(exchanges[0].status == 0);
     CHECK(exchanges[1].status == 400);
     CHECK(exchanges[2].status == 200);
+    // The transcript names the protocol libcurl reports: none where no answer came, HTTP/1.0
+    // for Go's canned answer to plain HTTP on a TLS port, and HTTP/2 (negotiated by ALPN) for
+    // every answer over TLS. The curl -v printout takes its status line from the same field.
+    CHECK(exchanges[0].http_version.empty());
+    CHECK(exchanges[1].http_version == "HTTP/1.0");
+    for (std::size_t i = 2; i < exchanges.size(); ++i) {
+        INFO(exchanges[i].method << " " << exchanges[i].uri);
+        CHECK(exchanges[i].http_version == "HTTP/2");
+        // What HTTP/2 does on the wire, whatever libcurl says: header names in lower case.
+        for (const auto& [name, value] : exchanges[i].response_headers)
+            CHECK(std::none_of(name.begin(), name.end(), [](unsigned char c) { return std::isupper(c); }));
+    }
     CHECK_FALSE(select(registry->access_log(), "PUT", "/v2/my-busybox/manifests/latest").empty());
     wbclient::RegistryClient reader("https://" + host);
     reader.http().set_tls_options({.ca_file = tls.ca_certificate.string()});

@@ -102,7 +102,9 @@ for markdown in "${chapters[@]}"; do
 
   while read -r file id; do
     snippets=$((snippets + 1))
+    # A program's snippets are in examples/; the library's are named by their path (wbclient/...).
     code=$source/examples/$file
+    [[ $file != wbclient/* ]] || code=$source/$file
     if ! grep -qF "//! [$id]" "$code" 2>/dev/null; then
       fail "$page quotes snippet [$id] of $file, which has no such marker"
       continue
@@ -124,7 +126,7 @@ for markdown in "${chapters[@]}"; do
     # A program's run shows its exchanges; a .registry.log shows the server's side of them.
     if [[ $file == *.narration.out ]]; then
       # The program's own lines; its exchanges are in the conversation (\htmlinclude) below.
-      ! grep -q '^< HTTP/1.1 ' "$run" || fail "$run is meant to hold the narration alone, yet shows exchanges"
+      ! grep -q '^< HTTP/[0-9.]* ' "$run" || fail "$run is meant to hold the narration alone, yet shows exchanges"
     elif [[ $file == *.gc.out ]]; then
       grep -q 'blobs marked' "$run" || fail "$run holds no garbage-collect summary"
     elif [[ $file == *_bench.txt ]]; then
@@ -134,7 +136,7 @@ for markdown in "${chapters[@]}"; do
       done
       grep -q "^The workbook's speed goals" "$run" || fail "$run judges no goals"
     elif [[ $file == *.out ]]; then
-      grep -q '^< HTTP/1.1 ' "$run" || fail "$run shows no HTTP exchange"
+      grep -q '^< HTTP/[0-9.]* ' "$run" || fail "$run shows no HTTP exchange"
     else
       grep -q '"msg": "response completed' "$run" || fail "$run holds no registry log line"
     fi
@@ -164,7 +166,7 @@ for markdown in "${chapters[@]}"; do
     conversations=$((conversations + 1))
     run=$recorded/$program.out
     [[ -s $run ]] || { fail "$page shows $program's conversation, but the book's build recorded no $run"; continue; }
-    grep -q '^< HTTP/1.1 ' "$run" || fail "$run shows no HTTP exchange"
+    grep -q '^< HTTP/[0-9.]* ' "$run" || fail "$run shows no HTTP exchange"
     grep -qF "\\mscfile $program.msc" "$markdown" || fail "$(basename "$markdown") draws no diagram of $program (\\mscfile $program.msc)"
     svg=$(grep -o "src=\"msc_$program[^\"]*\.svg\"[^>]*" <<<"$dom" | head -n 1 || true)
     if [[ -z $svg ]]; then
@@ -221,6 +223,32 @@ else
     [[ $dom == *"id=\"$section\""* ]] || fail "reference.html has no section $section"
   done
   echo "book.pages: reference.html: $(wc -w <<<"$codes") error codes of chapter 04, $links exchange links checked"
+fi
+
+# The library reference (chapters/library.md), generated from wbclient's public headers by the
+# same Doxygen run: linked from the front page and the reference page, it reaches every header
+# it names, and the class every chapter uses is documented with its members.
+if [[ ! -f $html/library_reference.html ]]; then
+  fail "no library reference page library_reference.html (chapters/library.md)"
+else
+  [[ $index_text == *"every class, function and field of the library"* ]] || fail "the front page does not link the library reference"
+  grep -q 'href="library_reference.html"' "$html/reference.html" || fail "reference.html does not link the library reference"
+  render library_reference.html
+  [[ $dom == *'<doxygen-awesome-dark-mode-toggle'* ]] || fail "library_reference.html lacks the theme's scripts"
+  headers=0
+  while read -r target; do
+    headers=$((headers + 1))
+    [[ -f $html/$target ]] || fail "library_reference.html links to $target, which does not exist"
+  done < <(grep -o 'href="[a-z_]*_8hpp\.html"' <<<"$dom" | sed 's/href="\([^"]*\)"/\1/' | sort -u)
+  ((headers >= 20)) || fail "library_reference.html links only $headers headers"
+  for header in "$source"/wbclient/*/*.hpp; do
+    name=$(basename "$header" .hpp | sed 's/_/__/g')_8hpp.html
+    [[ -f $html/$name ]] || fail "the library reference has no page for ${header#"$source"/} ($name)"
+  done
+  client=$html/classwbclient_1_1HttpClient.html
+  [[ -f $client ]] && grep -q 'perform' "$client" && grep -q 'set_authorizer' "$client" ||
+    fail "the library reference does not document wbclient::HttpClient's members ($client)"
+  echo "book.pages: library_reference.html: $headers headers linked"
 fi
 
 # Full-page screenshots of two chapters, kept in the build tree for a human to look at.

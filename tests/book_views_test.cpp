@@ -175,3 +175,33 @@ TEST_CASE("book views: a claim about a header or a log line is checked too", "[b
     CHECK_THAT(book::check_claims(claim(put + "; logged: with error"), {{"01", conversation}}),
                Catch::Contains("has no \"logged: with error\""));
 }
+
+TEST_CASE("book views: a run's printed exchanges are found whatever protocol they spoke", "[book]") {
+    // What a program prints with WORKBOOK_VERBOSE: an HTTP/1.1 exchange, one over HTTP/2 (no
+    // reason phrase), and one that got no answer (its request line names no protocol).
+    const fs::path dir = fs::temp_directory_path() / ("book-views-protocols-" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    const auto line = [](const std::string& url, long status, const std::string& version) {
+        return R"({"method":"GET","url":")" + url + R"(","request_headers":[],"status":)" + std::to_string(status) +
+               R"(,"reason":"","response_headers":[],"bytes_sent":0,"bytes_received":0,"new_connections":1,)"
+               R"("body_digest":"","http_version":")" + version + "\"}\n";
+    };
+    std::ofstream(dir / "10_x.transcript.jsonl") << line("http://localhost:5000/v2/", 200, "HTTP/1.1")
+                                                 << line("https://localhost:5443/v2/", 200, "HTTP/2")
+                                                 << line("https://localhost:5000/v2/", 0, "");
+    std::ofstream(dir / "10_x.out") << "plain first\n> GET /v2/ HTTP/1.1\n< HTTP/1.1 200 OK\n< [2 bytes of body]\n\n"
+                                    << "then TLS\n> GET /v2/ HTTP/2\n< HTTP/2 200\n< [2 bytes of body]\n\n"
+                                    << "then nothing\n> GET /v2/\n< (no response)\n\ndone\n";
+    const book::Conversation conversation = book::read_conversation(dir, "10_x", {});
+    fs::remove_all(dir);
+    REQUIRE(conversation.exchanges.size() == 3);
+    CHECK(conversation.exchanges[0].client.http_version == "HTTP/1.1");
+    CHECK(conversation.exchanges[1].client.http_version == "HTTP/2");
+    CHECK(conversation.exchanges[2].client.http_version.empty());
+    // Each block belongs to its exchange, with the narration printed before it.
+    CHECK(conversation.exchanges[0].narration == std::vector<std::string>{"plain first"});
+    CHECK(conversation.exchanges[1].shown == "> GET /v2/ HTTP/2\n< HTTP/2 200\n< [2 bytes of body]\n");
+    CHECK(conversation.exchanges[1].narration == std::vector<std::string>{"then TLS"});
+    CHECK(conversation.exchanges[2].shown == "> GET /v2/\n< (no response)\n");
+    CHECK(conversation.closing_narration == std::vector<std::string>{"done"});
+}

@@ -234,3 +234,19 @@ TEST_CASE("harness: registry_up opens its ports only when ready: the first answe
     CHECK_FALSE(stopped.timed_out);
     CHECK(stopped.exit_code == 0);
 }
+
+TEST_CASE("harness: registry_up prints its usage for --help and takes no option for its state folder",
+          "[harness]") {
+    Workspace workspace("harness-up-usage");
+    const std::string up = (std::filesystem::path(paths::harness_dir) / "registry_up").string();
+    const RunResult help = run_program({up, "--help"}, {.working_directory = workspace.path()});
+    CHECK(help.exit_code == 0);
+    CHECK_THAT(help.out, Catch::StartsWith("usage: registry_up <state-dir>"));
+    // Before, "--bogus" became a state folder named "--bogus" and two registries started.
+    const RunResult bogus =
+        run_program({up, "--bogus"}, {.working_directory = workspace.path(), .timeout = std::chrono::seconds(10)});
+    CHECK_FALSE(bogus.timed_out);
+    CHECK(bogus.exit_code == 1);
+    CHECK_THAT(bogus.err, Catch::StartsWith("usage: registry_up <state-dir>"));
+    CHECK(std::filesystem::is_empty(workspace.path()));
+}

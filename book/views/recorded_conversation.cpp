@@ -46,13 +46,15 @@ std::string code_from_log_words(std::string words) {
 }
 
 // The program's output interleaves its narration with one `curl -v` style block per
-// exchange ("> METHOD path HTTP/1.1" ... up to a blank line), in the order they finished.
+// exchange ("> METHOD path HTTP/1.1", or HTTP/2, or no version where no answer came, ... up to
+// a blank line), in the order they finished.
 struct PrintedRun {
     std::vector<std::vector<std::string>> narration_before;  ///< one per block, then the rest
     std::vector<std::string> blocks;
 };
 
 PrintedRun split_printed_run(const std::string& output) {
+    static const std::regex request_line(R"(> [A-Z]+ /\S*( HTTP/[0-9.]+)?)");
     PrintedRun run;
     run.narration_before.emplace_back();
     std::istringstream in(output);
@@ -67,7 +69,7 @@ PrintedRun split_printed_run(const std::string& output) {
             } else {
                 block += line + "\n";
             }
-        } else if (line.starts_with("> ") && line.ends_with(" HTTP/1.1")) {
+        } else if (std::regex_match(line, request_line)) {
             inside = true;
             block = line + "\n";
         } else if (!line.empty()) {
@@ -182,7 +184,8 @@ Conversation read_conversation(const fs::path& dir, const std::string& program,
     bool blocks_match = printed.blocks.size() == observed.size();
     for (std::size_t i = 0; blocks_match && i < observed.size(); ++i)
         blocks_match = printed.blocks[i].starts_with(
-            "> " + observed[i].method + " " + scrub_text(observed[i].uri, replacements) + " HTTP/1.1\n");
+            "> " + observed[i].method + " " + scrub_text(observed[i].uri, replacements) +
+            (observed[i].http_version.empty() ? "" : " " + observed[i].http_version) + "\n");
 
     const fs::path log_file = dir / (program + ".registry.jsonl");
     std::vector<LogGroup> log = group_log_by_request(fs::exists(log_file) ? read_text(log_file) : "", replacements);

@@ -7,6 +7,7 @@
 
 namespace wbclient {
 
+//! [blob_head]
 std::optional<std::uint64_t> blob_size(RegistryClient& client, std::string_view repository, const Digest& digest) {
     const Request request{.method = "HEAD", .url = client.url(repository, "blobs/" + digest.str())};
     const Response response = perform_expecting(client.http(), request, {200, 404});
@@ -15,6 +16,7 @@ std::optional<std::uint64_t> blob_size(RegistryClient& client, std::string_view 
     if (!length) throw std::runtime_error("HEAD " + request.url + ": no Content-Length");
     return std::stoull(*length);
 }
+//! [blob_head]
 
 void fetch_blob(RegistryClient& client, std::string_view repository, const Descriptor& blob, const BodySink& sink) {
     Sha256 hash;

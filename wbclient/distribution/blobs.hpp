@@ -22,7 +22,7 @@ std::optional<std::uint64_t> blob_size(RegistryClient& client, std::string_view 
 /// so it must write somewhere temporary.
 void fetch_blob(RegistryClient& client, std::string_view repository, const Descriptor& blob, const BodySink& sink);
 
-/// DELETE /v2/<name>/blobs/<digest>: 202 unlinks the blob from this repository only, even
+/// DELETE `/v2/<name>/blobs/<digest>`: 202 unlinks the blob from this repository only, even
 /// while a manifest there still needs it; other repositories keep serving it, and its bytes
 /// stay on disk until a garbage collection. Throws RegistryError, with
 /// what the refusal means (explain_delete_refusal), for any other answer.

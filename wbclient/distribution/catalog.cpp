@@ -17,6 +17,7 @@ std::vector<std::string> list_repositories(RegistryClient& client, unsigned page
     if (page_size == 0) throw std::invalid_argument("a catalog page must hold at least one repository");
     std::vector<std::string> all;
     std::set<std::string> fetched;
+    //! [catalog_pages]
     std::optional<std::string> url =
         client.base_url() + "/v2/_catalog?n=" + std::to_string(page_size);
     while (url) {
@@ -42,6 +43,7 @@ std::vector<std::string> list_repositories(RegistryClient& client, unsigned page
         if (on_page) on_page(page);
         url = page.next;
     }
+    //! [catalog_pages]
     return all;
 }
 

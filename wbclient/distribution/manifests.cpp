@@ -8,6 +8,7 @@
 
 namespace wbclient {
 
+//! [manifest_get]
 FetchedManifest get_manifest(RegistryClient& client, std::string_view repository, std::string_view reference) {
     Request request{.method = "GET", .url = client.url(repository, "manifests/" + std::string(reference))};
     request.headers.add("Accept", accept_all_manifests());
@@ -31,6 +32,7 @@ FetchedManifest get_manifest(RegistryClient& client, std::string_view repository
                            .digest = actual,
                            .parsed = std::move(parsed)};
 }
+//! [manifest_get]
 
 ManifestSummary head_manifest(RegistryClient& client, std::string_view repository, std::string_view reference) {
     Request request{.method = "HEAD", .url = client.url(repository, "manifests/" + std::string(reference))};
@@ -51,6 +53,7 @@ ManifestSummary head_manifest(RegistryClient& client, std::string_view repositor
                            .size = size};
 }
 
+//! [manifest_put]
 Digest put_manifest(RegistryClient& client, std::string_view repository, std::string_view reference,
                     std::string_view media_type, const std::string& bytes) {
     Request request{
@@ -64,6 +67,7 @@ Digest put_manifest(RegistryClient& client, std::string_view repository, std::st
                              Digest::parse(*theirs));
     return ours;
 }
+//! [manifest_put]
 
 void delete_manifest(RegistryClient& client, std::string_view repository, const Digest& digest) {
     const Request request{.method = "DELETE", .url = client.url(repository, "manifests/" + digest.str())};

@@ -32,7 +32,7 @@ struct ManifestSummary {
     std::uint64_t size = 0;  ///< Content-Length: the manifest's own bytes
 };
 
-/// HEAD /v2/<name>/manifests/<reference> with every manifest type in Accept, so the digest
+/// HEAD `/v2/<name>/manifests/<reference>` with every manifest type in Accept, so the digest
 /// is that of the manifest as pushed (not a schema1 rewrite). No body is downloaded.
 ManifestSummary head_manifest(RegistryClient& client, std::string_view repository, std::string_view reference);
 
@@ -41,7 +41,7 @@ ManifestSummary head_manifest(RegistryClient& client, std::string_view repositor
 Digest put_manifest(RegistryClient& client, std::string_view repository, std::string_view reference,
                     std::string_view media_type, const std::string& bytes);
 
-/// DELETE /v2/<name>/manifests/<digest>: 202 removes the manifest from the repository and
+/// DELETE `/v2/<name>/manifests/<digest>`: 202 removes the manifest from the repository and
 /// every tag that points at it. The bytes stay on disk until a garbage collection. Throws
 /// RegistryError, with what the refusal means (explain_delete_refusal), for any other answer.
 void delete_manifest(RegistryClient& client, std::string_view repository, const Digest& digest);

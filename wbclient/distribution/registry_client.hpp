@@ -36,7 +36,7 @@ public:
     /// one (HttpClient::sibling): one per worker thread when blobs travel in parallel.
     RegistryClient sibling() const;
 
-    /// Builds "<base>/v2/<repository>/<rest>".
+    /// Builds `<base>/v2/<repository>/<rest>`.
     std::string url(std::string_view repository, std::string_view rest) const;
 
     /// An upload session's Location made absolute by the one same-host rule

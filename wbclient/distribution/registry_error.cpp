@@ -69,6 +69,7 @@ bool RegistryError::has_code(std::string_view code) const {
     return std::any_of(errors_.begin(), errors_.end(), [&](const auto& error) { return error.code == code; });
 }
 
+//! [status_gate]
 Response check_status(const Request& request, Response response, std::initializer_list<long> expected) {
     if (std::find(expected.begin(), expected.end(), response.status) == expected.end())
         throw RegistryError(request, response);
@@ -79,6 +80,7 @@ Response perform_expecting(HttpClient& http, const Request& request, std::initia
                            const BodySink& sink) {
     return check_status(request, http.perform(request, sink), expected);
 }
+//! [status_gate]
 
 std::string explain_delete_refusal(const Request& request, const Response& response) {
     const std::string code = RegistryError(request, response).code();

@@ -6,6 +6,7 @@
 
 namespace wbclient {
 
+//! [tags_list]
 std::vector<std::string> list_tags(RegistryClient& client, std::string_view repository) {
     const Request request{.method = "GET", .url = client.url(repository, "tags/list")};
     const Response response = perform_expecting(client.http(), request, {200, 404});
@@ -16,5 +17,6 @@ std::vector<std::string> list_tags(RegistryClient& client, std::string_view repo
     }
     return string_array(request, parse_body(request, response), "tags");
 }
+//! [tags_list]
 
 }  // namespace wbclient

@@ -9,7 +9,7 @@ namespace wbclient {
 
 class RegistryClient;
 
-/// GET /v2/<name>/tags/list: the tags in the order the registry sent them (2.8.2 neither
+/// GET `/v2/<name>/tags/list`: the tags in the order the registry sent them (2.8.2 neither
 /// sorts them nor pages them). A repository that holds blobs but no manifest yet is listed
 /// by the catalog and answers 404 NAME_UNKNOWN here; one whose tags were all deleted answers
 /// "tags": null. Both give an empty list.

@@ -50,6 +50,7 @@ std::string with_digest(const std::string& location, const Digest& digest) {
 
 }  // namespace
 
+//! [monolithic_upload]
 std::string push_blob(RegistryClient& client, std::string_view repository, const Digest& digest,
                                       std::uint64_t size, const BodySource& source,
                                       const std::function<bool()>& rewind_source) {
@@ -67,6 +68,7 @@ std::string push_blob(RegistryClient& client, std::string_view repository, const
     const Response stored = perform_expecting(client.http(), put, {201});
     return client.absolute(stored.headers.get("Location").value_or(client.url(repository, "blobs/" + digest.str())));
 }
+//! [monolithic_upload]
 
 std::string push_blob(RegistryClient& client, std::string_view repository, const std::string& bytes) {
     std::size_t offset = 0;
@@ -101,6 +103,7 @@ std::string push_blob(RegistryClient& client, std::string_view repository, const
         });
 }
 
+//! [cross_repository_mount]
 MountResult request_mount(RegistryClient& registry, std::string_view to_repository,
                           const Digest& digest, std::string_view from_repository) {
     const Request request{
@@ -114,6 +117,7 @@ MountResult request_mount(RegistryClient& registry, std::string_view to_reposito
         throw std::runtime_error("POST " + request.url + ": 202 without a Location header");
     return MountResult{.mounted = false, .upload_location = registry.absolute(*location)};
 }
+//! [cross_repository_mount]
 
 void upload_to_session(RegistryClient& registry, const std::string& location,
                        const Descriptor& blob, const std::filesystem::path& file) {
@@ -195,6 +199,7 @@ Response BlobUpload::patch(std::uint64_t claimed_start, std::string_view bytes, 
                         sent = 0;
                         return true;
                     }};
+    //! [patch_chunk]
     // Inclusive, without the "bytes " of RFC 9110: the distribution spec's own form. An empty
     // chunk has no range to claim.
     if (!bytes.empty())
@@ -204,6 +209,7 @@ Response BlobUpload::patch(std::uint64_t claimed_start, std::string_view bytes, 
     request.headers.add("Content-Type", "application/octet-stream");
     Response response = client_->http().perform(request);
     if (response.status == 202) follow(request, response, offset_ + bytes.size());
+    //! [patch_chunk]
     return response;
 }
 

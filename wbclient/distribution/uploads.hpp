@@ -41,12 +41,12 @@ struct MountResult {
     std::string upload_location;
 };
 
-/// POST /v2/<to>/blobs/uploads/?mount=<digest>&from=<from>: asks the registry to link a blob
+/// POST `/v2/<to>/blobs/uploads/?mount=<digest>&from=<from>`: asks the registry to link a blob
 /// it already stores for `from` into `to`. Throws RegistryError on anything but 201 or 202.
 MountResult request_mount(RegistryClient& registry, std::string_view to_repository,
                           const Digest& digest, std::string_view from_repository);
 
-/// PUT <location>&digest=<digest> with the blob's bytes from `file`: finishes an upload
+/// PUT `<location>&digest=<digest>` with the blob's bytes from `file`: finishes an upload
 /// session opened earlier (by a mount that answered 202, say) in one request.
 void upload_to_session(RegistryClient& registry, const std::string& location,
                        const Descriptor& blob, const std::filesystem::path& file);
@@ -55,7 +55,7 @@ void upload_to_session(RegistryClient& registry, const std::string& location,
 void upload_to_session(RegistryClient& registry, const std::string& location,
                        const Descriptor& blob, const BodySource& source);
 
-/// DELETE <location>: the registry forgets an upload session (204) and what it received.
+/// DELETE `<location>`: the registry forgets an upload session (204) and what it received.
 void cancel_upload(RegistryClient& registry, const std::string& location);
 
 /// Told how far a chunk's bytes have gone out: the offset in the blob reached so far.
@@ -68,7 +68,7 @@ using SendProgress = std::function<void(std::uint64_t offset)>;
 /// BLOB_UPLOAD_INVALID. The session keeps the newest one and the bytes acknowledged so far.
 class BlobUpload {
 public:
-    /// POST /v2/<repository>/blobs/uploads/ → 202 with a Location and `Range: 0-0`.
+    /// POST `/v2/<repository>/blobs/uploads/` → 202 with a Location and `Range: 0-0`.
     static BlobUpload open(RegistryClient& client, std::string repository);
     /// Picks up a session from its newest Location (saved by an earlier run) by asking where it
     /// stands: GET → 204 with `Range`. `acknowledged` is what the caller believes the registry
@@ -99,7 +99,7 @@ public:
     /// DELETE the session: 204, and the registry drops what it received. The session is over;
     /// its Location now answers 404 BLOB_UPLOAD_UNKNOWN.
     void cancel();
-    /// PUT <Location>&digest=<digest> with no body: the registry hashes what it holds and stores
+    /// PUT `<Location>&digest=<digest>` with no body: the registry hashes what it holds and stores
     /// the blob if the digests agree (201), or answers 400 DIGEST_INVALID and discards it all.
     /// Returns the blob's URL.
     std::string finish(const Digest& digest);

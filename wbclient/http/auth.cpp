@@ -169,6 +169,7 @@ Token fetch_token(HttpClient& http, const Challenge& challenge,
     } catch (const std::invalid_argument&) {
         throw std::runtime_error("the Bearer challenge's realm '" + printable(realm) + "' is not an http(s) URL");
     }
+    //! [token_request]
     // The spec's query: service once, each scope of the challenge as a scope parameter.
     std::string url = realm + (has_query ? "&" : "?") +
                       "service=" + url_escaped(challenge.parameter("service"));
@@ -179,6 +180,7 @@ Token fetch_token(HttpClient& http, const Challenge& challenge,
     if (credentials) request.headers.add("Authorization", basic_authorization(*credentials));
 
     const Response response = http.perform(request);
+    //! [token_request]
     // The realm's URL and status only: never its body, which might echo what was sent.
     if (response.status == 401)
         throw std::runtime_error("the token server " + realm + " refused the credentials" +

@@ -63,7 +63,7 @@ nlohmann::json jwt_claims(std::string_view token);
 /// access. Registries refuse it (invalid_token); it exists to show exactly that.
 std::string unsigned_jwt(const nlohmann::json& claims);
 
-/// "repository:<name>" for /v2/<name>/..., "registry:catalog" for the catalog, "" for /v2/:
+/// `repository:<name>` for `/v2/<name>/...`, `registry:catalog` for the catalog, "" for /v2/:
 /// what a request touches, which decides the token it is sent with.
 std::string resource_of(std::string_view url);
 

@@ -43,6 +43,7 @@ void append_to_transcript(const std::string& file, const Exchange& exchange) {
         {"bytes_sent", exchange.bytes_sent},
         {"bytes_received", exchange.bytes_received},
         {"new_connections", exchange.new_connections},
+        {"http_version", exchange.http_version},
         {"body_digest", exchange.body_digest},
     };
     const std::string text = line.dump() + '\n';
@@ -54,14 +55,17 @@ void append_to_transcript(const std::string& file, const Exchange& exchange) {
     if (!out) throw std::runtime_error("cannot append to transcript " + file);
 }
 
+// The protocol goes where curl -v puts it, as libcurl reports it ("HTTP/2" over TLS with
+// ALPN); an exchange that got no answer spoke none, and its request line names none.
 void print_like_curl(const Exchange& exchange) {
-    std::string text = "> " + exchange.method + " " + path_of(exchange.url) + " HTTP/1.1\n";
+    std::string text = "> " + exchange.method + " " + path_of(exchange.url) +
+                       (exchange.http_version.empty() ? "" : " " + exchange.http_version) + "\n";
     for (const auto& [name, value] : exchange.request_headers.fields())
         text += "> " + name + ": " + value + "\n";
     if (exchange.bytes_sent > 0)
         text += "> [" + std::to_string(exchange.bytes_sent) + " bytes of body]\n";
     if (exchange.status != 0) {
-        text += "< HTTP/1.1 " + std::to_string(exchange.status) +
+        text += "< " + exchange.http_version + " " + std::to_string(exchange.status) +
                 (exchange.reason.empty() ? "" : " " + exchange.reason) + "\n";
         for (const auto& [name, value] : exchange.response_headers.fields())
             text += "< " + name + ": " + value + "\n";

@@ -34,6 +34,20 @@ std::string describe_failure(CURL* curl, CURLcode result, std::chrono::seconds s
     return curl_says;
 }
 
+// What the last transfer on `curl` spoke, in the words of a status line. Asked of libcurl, not
+// read off the status line: over HTTP/2 there is no status line on the wire at all.
+std::string http_version_of(CURL* curl) {
+    long version = 0;
+    if (curl_easy_getinfo(curl, CURLINFO_HTTP_VERSION, &version) != CURLE_OK) return "";
+    switch (version) {
+        case CURL_HTTP_VERSION_1_0: return "HTTP/1.0";
+        case CURL_HTTP_VERSION_1_1: return "HTTP/1.1";
+        case CURL_HTTP_VERSION_2_0: return "HTTP/2";
+        case CURL_HTTP_VERSION_3: return "HTTP/3";
+        default: return "";  // 0: no answer came
+    }
+}
+
 std::string_view trim(std::string_view text) {
     while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front())))
         text.remove_prefix(1);
@@ -113,7 +127,11 @@ struct HttpClient::State {
         try {
             long status = 0;
             curl_easy_getinfo(state.handle.get(), CURLINFO_RESPONSE_CODE, &status);
-            if (state.body_hash) state.body_hash->update(data, length);
+            // Created at the first byte: a HEAD or an empty body pays for no hash at all.
+            if (!state.observers.empty()) {
+                if (!state.body_hash) state.body_hash.emplace();
+                state.body_hash->update(data, length);
+            }
             state.exchange.bytes_received += length;
             if (state.sink && *state.sink && status < 400) {
                 (*state.sink)(data, length);
@@ -260,7 +278,6 @@ Response HttpClient::perform_once(const Request& request, const BodySink& sink,
     state.exchange = Exchange{.method = request.method, .url = request.url};
     // Only an observer looks at the body's digest; whoever streams a blob hashes it anyway.
     state.body_hash.reset();
-    if (!state.observers.empty()) state.body_hash.emplace();
     state.body_offset = 0;
     state.error = nullptr;
 
@@ -289,9 +306,13 @@ Response HttpClient::perform_once(const Request& request, const BodySink& sink,
     curl_easy_setopt(curl, CURLOPT_HEADERDATA, &state);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &State::on_body);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &state);
-    curl_easy_setopt(curl, CURLOPT_DEBUGFUNCTION, &State::on_debug);
-    curl_easy_setopt(curl, CURLOPT_DEBUGDATA, &state);
-    curl_easy_setopt(curl, CURLOPT_VERBOSE, 1L);  // feeds on_debug; prints nothing itself
+    // The request headers as sent are for observers only; without one, libcurl's verbose
+    // mode (a formatted message at every step of every request) is work nobody reads.
+    if (!state.observers.empty()) {
+        curl_easy_setopt(curl, CURLOPT_DEBUGFUNCTION, &State::on_debug);
+        curl_easy_setopt(curl, CURLOPT_DEBUGDATA, &state);
+        curl_easy_setopt(curl, CURLOPT_VERBOSE, 1L);  // feeds on_debug; prints nothing itself
+    }
     // Fail instead of hanging: a connect deadline, and abort when the transfer stalls.
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, connect_timeout_seconds);
     curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
@@ -330,8 +351,14 @@ Response HttpClient::perform_once(const Request& request, const BodySink& sink,
     state.exchange.status = state.response.status;
     state.exchange.reason = state.response.reason;
     state.exchange.response_headers = state.response.headers;
-    if (state.body_hash) state.exchange.body_digest = state.body_hash->finish().str();
+    if (state.body_hash) {
+        state.exchange.body_digest = state.body_hash->finish().str();
+    } else if (!state.observers.empty()) {
+        static const std::string empty_body_digest = digest_of("").str();
+        state.exchange.body_digest = empty_body_digest;
+    }
     curl_easy_getinfo(curl, CURLINFO_NUM_CONNECTS, &state.exchange.new_connections);
+    state.exchange.http_version = http_version_of(curl);
     for (const auto& observer : state.observers) observer(state.exchange);
 
     if (state.error) std::rethrow_exception(state.error);

@@ -68,6 +68,9 @@ struct Exchange {
     std::string body_digest;
     /// Connections this exchange had to open: 0 when it reused a kept-alive one.
     long new_connections = 0;
+    /// The protocol the answer came in, as libcurl reports it (CURLINFO_HTTP_VERSION):
+    /// "HTTP/1.1", or "HTTP/2" where TLS negotiated it; "" when no answer came.
+    std::string http_version;
 };
 
 /// Called after every exchange, successful or not.

@@ -15,7 +15,7 @@ namespace wbclient {
 /// copyable, comparable through str(); no libcurl handle outlives a call.
 class Url {
 public:
-    /// Parses `text`; throws std::invalid_argument ("'<text>' is not an http(s) URL: <why>")
+    /// Parses `text`; throws std::invalid_argument (`'<text>' is not an http(s) URL: <why>`)
     /// for anything else: no scheme, another scheme, no host, a bad port, ...
     explicit Url(std::string_view text);
 
@@ -46,7 +46,7 @@ public:
     /// absolute URL stands for itself, "//host/x" keeps the scheme, "/v2/x" the origin, "?q"
     /// the path, and a relative path replaces the last segment. Throws std::invalid_argument
     /// if the result is not an http(s) URL (another scheme, a malformed reference). (A bare
-    /// "#fragment", which no registry sends, loses the path with libcurl 7.88.)
+    /// fragment reference, which no registry sends, loses the path with libcurl 7.88.)
     Url resolve(std::string_view reference) const;
 
 private:

@@ -1,12 +1,17 @@
 #include "wbclient/image/oci_layout.hpp"
 #include "wbclient/model/files.hpp"
 
+#include <fcntl.h>
+#include <linux/falloc.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <optional>
 #include <set>
 #include <stdexcept>
+#include <utility>
 
 namespace wbclient {
 namespace fs = std::filesystem;
@@ -48,6 +53,51 @@ bool OciLayoutWriter::has_blob(const Digest& digest) const {
 
 namespace {
 
+// A blob's file being written: plain write(2) of whatever the producer hands over (a network
+// read, up to 512 KiB: a stream buffer in between would only add a copy).
+class BlobFile {
+public:
+    BlobFile(fs::path path, std::uint64_t expected_size) : path_(std::move(path)) {
+        fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd_ < 0) throw std::runtime_error("cannot create " + path_.string() + ": " + std::strerror(errno));
+        // The descriptor says how big the blob is: reserving its blocks at once spares the
+        // file system an allocation per page written (ext4: about a quarter of the write cost,
+        // measured). KEEP_SIZE: the file still grows only as bytes arrive, so its size keeps
+        // telling how far the download got. Only a hint: where fallocate is unsupported, the
+        // writes allocate as usual (never glibc's posix_fallocate, which would write zeros).
+        // The size comes from a manifest, so from the registry: never reserve more than half the
+        // free space, or a lying descriptor could fill the disk before its first byte arrives.
+        std::error_code no_space_figure;
+        const auto space = fs::space(path_.parent_path(), no_space_figure);
+        if (expected_size > 0 && !no_space_figure && expected_size <= space.available / 2)
+            (void)::fallocate(fd_, FALLOC_FL_KEEP_SIZE, 0, static_cast<off_t>(expected_size));
+    }
+    ~BlobFile() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    BlobFile(const BlobFile&) = delete;
+    BlobFile& operator=(const BlobFile&) = delete;
+
+    void write(const char* data, std::size_t length) {
+        while (length > 0) {
+            const ssize_t written = ::write(fd_, data, length);
+            if (written < 0 && errno == EINTR) continue;
+            if (written <= 0) throw std::runtime_error("cannot write " + path_.string() + ": " + std::strerror(errno));
+            data += written;
+            length -= static_cast<std::size_t>(written);
+        }
+    }
+    // A short blob's unused reservation goes with its file: store_blob removes it.
+    void close() {
+        if (::close(std::exchange(fd_, -1)) != 0)
+            throw std::runtime_error("cannot write " + path_.string() + ": " + std::strerror(errno));
+    }
+
+private:
+    fs::path path_;
+    int fd_ = -1;
+};
+
 // Streams a blob into `partial`, then renames it to `final_path` once it checked out: its
 // size always, its digest too when `hash` (else the producer vouches for it).
 void store_blob(const fs::path& final_path, const Descriptor& blob,
@@ -55,19 +105,16 @@ void store_blob(const fs::path& final_path, const Descriptor& blob,
     fs::path partial = final_path;
     partial += ".partial";
     try {
-        std::ofstream out(partial, std::ios::binary | std::ios::trunc);
-        if (!out) throw std::runtime_error("cannot create " + partial.string());
+        BlobFile out(partial, blob.size);
         std::optional<Sha256> digest;
         if (hash) digest.emplace();
         std::uint64_t size = 0;
         produce([&](const char* data, std::size_t length) {
             if (digest) digest->update(data, length);
             size += length;
-            out.write(data, static_cast<std::streamsize>(length));
-            if (!out) throw std::runtime_error("cannot write " + partial.string());
+            out.write(data, length);
         });
         out.close();
-        if (!out) throw std::runtime_error("cannot write " + partial.string());
         // Checked here as well as by the producer: a layout never holds an unverified blob.
         if (size != blob.size) throw std::runtime_error("blob " + blob.digest.str() + " did not verify");
         if (digest)

@@ -44,7 +44,7 @@ private:
     StagedDirectory staged_;
 };
 
-/// Where a layout keeps a blob: <layout>/blobs/sha256/<hex>.
+/// Where a layout keeps a blob: `<layout>/blobs/sha256/<hex>`.
 inline std::filesystem::path layout_blob_path(const std::filesystem::path& layout, const Digest& digest) {
     return layout / "blobs" / "sha256" / std::string(digest.hex());
 }

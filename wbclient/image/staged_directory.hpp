@@ -5,7 +5,7 @@
 
 namespace wbclient {
 
-/// A folder that is filled under a temporary sibling name ("<target>.partial-<pid>") and
+/// A folder that is filled under a temporary sibling name (`"<target>.partial-<pid>"`) and
 /// appears under its real name only on commit(), so a failure never leaves half of it behind.
 class StagedDirectory {
 public:

@@ -93,11 +93,11 @@ struct CachedBlobDescriptor {
 
 /// The whole blob-descriptor cache, read key by key.
 struct BlobDescriptorCache {
-    /// blobs::<digest>, by digest.
+    /// `blobs::<digest>`, by digest.
     std::map<std::string, CachedBlobDescriptor> blobs;
-    /// repository::<name>::blobs: by repository, the digests it is known to link.
+    /// `repository::<name>::blobs`: by repository, the digests it is known to link.
     std::map<std::string, std::set<std::string>> repository_blobs;
-    /// repository::<name>::blobs::<digest>: by repository and digest, the mediatype field.
+    /// `repository::<name>::blobs::<digest>`: by repository and digest, the mediatype field.
     std::map<std::string, std::map<std::string, std::string>> repository_media_types;
     /// Keys that fit none of the three patterns (another program's data in the same Redis).
     std::vector<std::string> other_keys;

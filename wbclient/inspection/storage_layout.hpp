@@ -27,14 +27,14 @@ namespace wbclient {
 struct StoredBlob {
     Digest digest;
     std::uint64_t size = 0;        ///< the data file's size: the blob's size
-    std::filesystem::path data;    ///< blobs/sha256/<2>/<hex>/data
+    std::filesystem::path data;    ///< `blobs/sha256/<2>/<hex>/data`
 };
 
 /// One tag: what it points at now, and every digest it has pointed at.
 struct StoredTag {
     std::string name;
-    Digest current;             ///< _manifests/tags/<tag>/current/link
-    std::vector<Digest> index;  ///< _manifests/tags/<tag>/index/sha256/*/link, sorted
+    Digest current;             ///< `_manifests/tags/<tag>/current/link`
+    std::vector<Digest> index;  ///< `_manifests/tags/<tag>/index/sha256/*/link`, sorted
 };
 
 /// An upload session the registry keeps a folder for.

@@ -141,6 +141,7 @@ bool send_file_in_chunks(BlobUpload& upload, std::istream& file, std::uint64_t f
     const auto started = std::chrono::steady_clock::now();
     const std::uint64_t first = upload.offset();
     std::vector<char> chunk;
+    //! [chunk_loop]
     for (std::uint64_t chunks = 0; upload.offset() < file_size; ++chunks) {
         if (plan.max_chunks != 0 && chunks == plan.max_chunks) return false;
         if (plan.limit_rate != 0 && chunks > 0) {
@@ -159,6 +160,7 @@ bool send_file_in_chunks(BlobUpload& upload, std::istream& file, std::uint64_t f
         upload.send_chunk(std::string_view(chunk.data(), chunk.size()), on_sent);
         if (on_chunk) on_chunk(upload, start, chunk.size());
     }
+    //! [chunk_loop]
     return true;
 }
 

@@ -6,6 +6,7 @@
 #include "wbclient/distribution/registry_client.hpp"
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -24,6 +25,17 @@ enum class BlobAction {
 using BlobArrival = BlobAction;
 /// "exists", "mounted", "pushed", "copied", "pulled": the words docker push uses, shortened.
 std::string_view to_string(BlobAction action);
+
+/// Sends a blob's bytes into the upload session at `location` (upload_to_session).
+using SessionFiller = std::function<void(const std::string& location)>;
+
+/// Asks the registry to mount `blob` from `mount_from` into `repository` (POST ?mount=&from=).
+/// True if it did (201). If it opened an upload session instead (202: it lacks the blob there,
+/// or may not read it), `fill` sends the bytes into that very session rather than another one,
+/// and a failed fill gives the session back (DELETE) before the error goes on. The one home of
+/// that rule, for every push that mounts.
+bool mount_or_fill(RegistryClient& registry, std::string_view repository, const Descriptor& blob,
+                   std::string_view mount_from, const SessionFiller& fill);
 
 /// Makes `blob` present in `repository`: a HEAD first; if it answers 404 and `mount_from`
 /// names another repository of the same registry, a mount; if that opens an upload session

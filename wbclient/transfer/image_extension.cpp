@@ -2,7 +2,8 @@
 #include "wbclient/model/files.hpp"
 #include "wbclient/image/oci_layout.hpp"
 
-#include "wbclient/transfer/ensure_blob.hpp"
+#include "wbclient/transfer/transfer_plan.hpp"
+#include "wbclient/transfer/transfer_pool.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -11,10 +12,6 @@
 
 namespace wbclient {
 namespace fs = std::filesystem;
-
-namespace {
-
-}  // namespace
 
 BaseImage pull_base_image(RegistryClient& registry, const Reference& reference,
                           const fs::path& layout, const BlobObserver& observe) {
@@ -96,36 +93,17 @@ BuiltImage extend_image(const BaseImage& base, const Extension& extension) {
 Digest push_extending_image(RegistryClient& registry, const Reference& destination,
                             const BuiltImage& image, const BaseImage& base, PushMode mode,
                             const BlobObserver& observe) {
-    const std::string& repository = destination.repository;
-    const auto report = [&](const Descriptor& blob, BlobAction action) {
-        if (observe) observe(BlobEvent{blob, action});
-    };
+    // Blobs in manifest order, one after another, each made present by ensure_blob (or, for
+    // upload_everything, sent without a question); the manifest only after every blob.
+    TransferPlan plan = plan_built_image(image, mode == PushMode::reuse_layers);
     // A mount only works within one registry, and only for blobs the base's repository has.
-    std::set<std::string> in_base;
-    for (const Descriptor& layer : base.parsed.layers) in_base.insert(layer.digest.str());
-    const bool same_registry = destination.registry == base.reference.registry;
-
-    for (const ImageLayer& layer : image.layers) {
-        const Descriptor& blob = layer.built.blob;
-        if (mode == PushMode::upload_everything) {
-            registry.push_blob(repository, blob, layer.built.file);
-            report(blob, BlobAction::uploaded);
-            continue;
-        }
-        const bool mountable = same_registry && in_base.contains(blob.digest.str());
-        report(blob, ensure_blob(registry, repository, blob, layer.built.file,
-                                 mountable ? std::string_view(base.reference.repository) : ""));
+    if (mode == PushMode::reuse_layers && destination.registry == base.reference.registry) {
+        std::set<std::string> in_base;
+        for (const Descriptor& layer : base.parsed.layers) in_base.insert(layer.digest.str());
+        for (std::size_t i = 0; i < image.layers.size(); ++i)
+            if (in_base.contains(plan.blobs[i].blob.digest.str())) plan.blobs[i].mount_from = base.reference.repository;
     }
-    if (mode == PushMode::reuse_layers &&
-        registry.blob_size(repository, image.config_blob.digest) == image.config_blob.size) {
-        report(image.config_blob, BlobAction::already_there);
-    } else {
-        registry.push_blob(repository, image.config);
-        report(image.config_blob, BlobAction::uploaded);
-    }
-    // Only now may the manifest go: the registry refuses one that names a blob it lacks.
-    return registry.put_manifest(repository, destination.manifest_reference(),
-                                 image.manifest_blob.media_type, image.manifest);
+    return push_plan(plan, registry, destination, TransferOptions{.parallel_blobs = 1, .observe = observe});
 }
 
 }  // namespace wbclient

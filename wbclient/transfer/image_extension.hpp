@@ -21,7 +21,7 @@ struct BaseImage {
     std::string manifest;
     Manifest parsed;
     std::string config;
-    /// The OCI layout it was pulled into: blobs/sha256/<hex> holds every layer.
+    /// The OCI layout it was pulled into: `blobs/sha256/<hex>` holds every layer.
     std::filesystem::path layout;
 };
 

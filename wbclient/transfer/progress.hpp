@@ -11,7 +11,7 @@
 namespace wbclient {
 
 /// Draws `  2.0 MiB / 4.5 MiB [=========>          ]  44%  37.5 MiB/s` on one line, redrawn
-/// in place with '\r', at most ten times a second. Off (writes nothing at all) when `fd` is not
+/// in place after a carriage return, at most ten times a second. Off (writes nothing at all) when `fd` is not
 /// a terminal, so redirected output stays clean.
 class ProgressBar {
 public:
