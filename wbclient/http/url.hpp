@@ -15,8 +15,9 @@ namespace wbclient {
 /// copyable, comparable through str(); no libcurl handle outlives a call.
 class Url {
 public:
-    /// Parses `text`; throws std::invalid_argument (`'<text>' is not an http(s) URL: <why>`)
-    /// for anything else: no scheme, another scheme, no host, a bad port, ...
+    /// Parses `text`; throws std::invalid_argument ("... is not an http(s) URL", quoting the
+    /// text, then the reason) for anything else: no scheme, another scheme, no host, a bad
+    /// port, ...
     explicit Url(std::string_view text);
 
     /// The whole URL as libcurl writes it back: scheme in lower case, "/" as the least path,

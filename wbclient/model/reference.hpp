@@ -29,9 +29,10 @@ struct Reference {
                            std::string_view default_registry = "localhost:5000");
 };
 
-/// Throws std::invalid_argument (`invalid reference '<text>': <why>`) unless `registry` is a
-/// registry as a reference names it: a host name, IPv4 or bracketed IPv6 address, and an
-/// optional port from 1 to 65535. registry_base_url (http/url.hpp) checks with it too.
+/// Throws std::invalid_argument ("invalid reference", quoting `text`, then why) unless
+/// `registry` is a registry as a reference names it: a host name, IPv4 or bracketed IPv6
+/// address, and an optional port from 1 to 65535. registry_base_url (http/url.hpp) checks
+/// with it too.
 void check_registry_name(std::string_view text, std::string_view registry);
 
 }  // namespace wbclient
