@@ -148,6 +148,12 @@ int main(int argc, char* argv[]) try {
     auto registry = harness::start_registry({.role = "registry"}, workspace.path());
     wbclient::RegistryClient upstream_client(upstream->host_port());
     harness::seed_busybox(upstream_client);
+    // Chapter 12's mirror of the upstream, started once the upstream answers (2.8.2 panics
+    // otherwise), always natively: the compose file has no mirror service yet.
+    auto mirror = harness::start_registry(harness::mirror_of(*upstream), workspace.path(), "native");
+    // And what 2.8.2 does when the upstream does not answer: chapter 12 shows that panic.
+    std::string dead_upstream;
+    const harness::RunResult panic = harness::start_mirror_without_upstream(workspace.path(), dead_upstream);
     // Chapter 10's registries: Basic, Bearer and HTTPS (the other chapters ignore them).
     const harness::ProtectedRegistries protected_registries =
         harness::start_protected_registries(workspace.path() / "protected");
@@ -163,6 +169,8 @@ int main(int argc, char* argv[]) try {
         // The token server's host:port alone, as in a URL the client printed or a Host header.
         {token_server_host(protected_registries.tokens->realm()), "localhost:5005"},
         {protected_registries.tls_material.ca_certificate.string(), "ca.crt"},
+        {mirror->host_port(), "localhost:5004"},
+        {dead_upstream, "localhost:5001"},
         {registry->storage_root().string(), "/var/lib/registry"},
         {workspace.path().string() + "/", ""},
     };
@@ -170,6 +178,13 @@ int main(int argc, char* argv[]) try {
     nlohmann::json replacement_list = nlohmann::json::array();
     for (const auto& [from, to] : replacements) replacement_list.push_back({from, to});
     std::ofstream(output / "replacements.json") << replacement_list.dump(2) << "\n";
+
+    // The panic line and the exit code, as `docker-registry serve` gave them.
+    std::string panic_lines = "$ docker-registry serve mirror.yml    # proxy.remoteurl: http://" + dead_upstream + ", not running\n";
+    for (const std::string& line : lines_of(panic.err))
+        if (line.starts_with("panic:") || line.starts_with("goroutine 1 ")) panic_lines += line + "\n";
+    panic_lines += "exit code " + std::to_string(panic.exit_code) + "\n";
+    std::ofstream(output / "mirror_panic.out") << harness::scrub(panic_lines, replacements);
 
     int failures = 0;
     int chapters_failed = 0;
@@ -185,6 +200,9 @@ int main(int argc, char* argv[]) try {
         environment.insert({{"WORKBOOK_REGISTRY", registry->host_port()},
                             {"WORKBOOK_UPSTREAM", upstream->host_port()},
                             {"WORKBOOK_STORAGE", registry->storage_root().string()},
+                            {"WORKBOOK_MIRROR", mirror->host_port()},
+                            {"WORKBOOK_MIRROR_STORAGE", mirror->storage_root().string()},
+                            {"WORKBOOK_UPSTREAM_LOG", upstream->log_file().string()},
                             {"WORKBOOK_VERBOSE", "1"},
                             {"WORKBOOK_TRANSCRIPT", transcript.string()}});
         const auto chapter_started = std::chrono::steady_clock::now();
