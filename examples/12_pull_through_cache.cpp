@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <ctime>
@@ -21,6 +22,7 @@
 #include <iomanip>
 #include <iostream>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -133,6 +135,7 @@ int main(int argc, char* argv[]) try {
     // `docker pull` through the mirror, twice, each into a fresh layout with every byte verified;
     // after each, the lines the upstream's log gained while it ran.
     std::optional<Digest> first;
+    std::set<std::string> pulled_keys;  // "library/busybox@sha256:...", as the mirror's schedule names them
     for (int pull = 1; pull <= 2; ++pull) {
         const std::uintmax_t offset = upstream_log.size();
         if (fs::exists(layout)) {
@@ -140,9 +143,11 @@ int main(int argc, char* argv[]) try {
             fs::remove_all(layout);
         }
         std::cout << "== Pull " << pull << ": " << busybox.str() << "\n";
-        const Digest pulled = pull_to_layout(client, busybox, layout, [](const BlobEvent& event) {
+        const Digest pulled = pull_to_layout(client, busybox, layout, [&](const BlobEvent& event) {
             std::cout << "  pulled " << event.blob.digest.str() << " (" << event.blob.size << " bytes)\n";
+            pulled_keys.insert(busybox.repository + "@" + event.blob.digest.str());
         });
+        pulled_keys.insert(busybox.repository + "@" + pulled.str());
         std::cout << "  manifest " << pulled.str() << ", " << verify_oci_layout(layout) << " blobs verified\n"
                   << "  The upstream's log meanwhile:\n";
         print_requests(upstream_log.requests_since(offset));
@@ -178,9 +183,19 @@ int main(int argc, char* argv[]) try {
     // it will remove it (2.8.2: seven days after it was cached, not configurable).
     const fs::path state_file = fs::path(storage) / "scheduler-state.json";
     std::cout << "\n== " << state_file.filename().string() << " under the mirror's storage\n";
-    std::ifstream state_in(state_file);
-    if (!state_in) throw std::runtime_error(state_file.string() + " is missing: is " + mirror + " a mirror (proxy.remoteurl)?");
-    const nlohmann::json state = nlohmann::json::parse(state_in);
+    // 2.8.2 writes the file at most every 5 seconds: wait (up to 15 s) until it names all we pulled.
+    nlohmann::json state;
+    for (int waited_ms = 0;; waited_ms += 100) {
+        std::ifstream in(state_file);
+        state = in ? nlohmann::json::parse(in, nullptr, false) : nlohmann::json();
+        const bool complete = state.is_object() && std::all_of(pulled_keys.begin(), pulled_keys.end(),
+                                                               [&](const std::string& key) { return state.contains(key); });
+        if (complete) break;
+        if (waited_ms >= 15000)
+            throw std::runtime_error(state_file.string() + " does not list what was pulled through " + mirror +
+                                     " after 15 s: is it a mirror (proxy.remoteurl)?");
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
     const std::time_t now = std::time(nullptr);
     for (const auto& [key, entry] : state.items()) {
         const std::string expiry = entry.at("ExpiryData").get<std::string>();

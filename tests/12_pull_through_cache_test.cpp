@@ -134,6 +134,11 @@ TEST_CASE("chapter 12: the first pull through the mirror reaches the upstream, t
         CHECK(push[0].status == 405);
         CHECK_THAT(run.result.out, Catch::Contains("GET manifests/no-such-tag: 404 MANIFEST_UNKNOWN\n"
                                                    "POST blobs/uploads/: 405 UNSUPPORTED"));
+        // DELETE is refused the same way.
+        wbclient::RegistryClient client(mirror->host_port());
+        std::string body;
+        CHECK(status_of(client, "DELETE", "manifests/" + seeded.str(), &body) == 405);
+        CHECK_THAT(body, Catch::Contains("UNSUPPORTED"));
         // The mirror asked the upstream about the tag, and never passed the push on.
         CHECK(count(seen, "POST", "/v2/library/busybox/blobs/uploads/") == 0);
         CHECK(count(seen, "HEAD", "/v2/library/busybox/manifests/no-such-tag") +
@@ -144,6 +149,8 @@ TEST_CASE("chapter 12: the first pull through the mirror reaches the upstream, t
         for (const auto& blob : blobs) CHECK(wbclient::digest_of_file(mirror->blob_data(blob.digest)) == blob.digest);
         const nlohmann::json state = scheduler_state(*mirror);
         CHECK(state.size() == 3);
+        // The fixed time to live, as the mirror logs it.
+        CHECK_THAT(mirror->log(), Catch::Contains("ttl=167h59m59"));
         for (const auto& [digest, type] : {std::pair{seeded, 1}, {blobs[0].digest, 0}, {blobs[1].digest, 0}}) {
             const std::string key = repository + "@" + digest.str();
             REQUIRE(state.contains(key));
@@ -198,6 +205,17 @@ TEST_CASE("chapter 12: an expired entry is deleted (deletes enabled) or kept for
     wbclient::RegistryClient upstream_client(upstream->host_port());
     seed_busybox(upstream_client);
 
+    SECTION("proxy.ttl: accepted by 2.8.2, and ignored") {
+        RegistrySpec spec = mirror_of(*upstream);
+        spec.config_patch["proxy"]["ttl"] = "10s";
+        auto mirror = start_registry(spec, workspace.path() / "ttl", "native");
+        wbclient::RegistryClient client(mirror->host_port());
+        pull_through(client);
+        REQUIRE(test_support::poll_until([&] { return fs::exists(mirror->storage_root() / "scheduler-state.json"); },
+                                         std::chrono::milliseconds(15000)));
+        CHECK_THAT(mirror->log(), Catch::Contains("ttl=167h59m59"));
+        CHECK_THAT(mirror->log(), !Catch::Contains("ttl=10s") && !Catch::Contains("ttl=9."));
+    }
     for (const bool deletes : {true, false}) {
         DYNAMIC_SECTION("storage.delete.enabled: " << deletes) {
             RegistrySpec spec = mirror_of(*upstream);
