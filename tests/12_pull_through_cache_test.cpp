@@ -122,7 +122,7 @@ TEST_CASE("chapter 12: the first pull through the mirror reaches the upstream, t
     const auto seen = upstream_requests(*upstream, skip);
     INFO("the upstream saw:\n" << summarize(seen));
 
-    SECTION("the upstream's log: every blob once per pull 1, nothing but a tag HEAD for pull 2") {
+    SECTION("the upstream's log: every blob fetched during pull 1, nothing but a tag HEAD during pull 2") {
         // Pull 1 fetched the manifest and both blobs; 2.8.2 fetches a blob it lacks twice (the
         // config: GET to serve, GET to store) or once, after a HEAD each.
         CHECK(count(seen, "GET", tag_uri) == 1);
