@@ -9,6 +9,8 @@
 //   <program>.registry.log (the registry's own log lines for that chapter's requests),
 //   <program>.registry.jsonl (every log line of that chapter's requests, unscrubbed, for
 //   book/conversation_views) and replacements.json (what the scrub writes in for our ports).
+//   mirror.panic.out is what 2.8.2 printed when started as a mirror of an upstream that does
+//   not answer (chapter 12 shows it).
 //   --collect-after plays the operator after that chapter: stop the registry, run
 //   garbage-collect (dry run, then for real), start it again; the output goes to
 //   <program>.gc.out.
@@ -184,7 +186,7 @@ int main(int argc, char* argv[]) try {
     for (const std::string& line : lines_of(panic.err))
         if (line.starts_with("panic:") || line.starts_with("goroutine 1 ")) panic_lines += line + "\n";
     panic_lines += "exit code " + std::to_string(panic.exit_code) + "\n";
-    std::ofstream(output / "mirror_panic.out") << harness::scrub(panic_lines, replacements);
+    std::ofstream(output / "mirror.panic.out") << harness::scrub(panic_lines, replacements);
 
     int failures = 0;
     int chapters_failed = 0;
