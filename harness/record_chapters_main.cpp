@@ -151,8 +151,17 @@ int main(int argc, char* argv[]) try {
     wbclient::RegistryClient upstream_client(upstream->host_port());
     harness::seed_busybox(upstream_client);
     // Chapter 12's mirror of the upstream, started once the upstream answers (2.8.2 panics
-    // otherwise), always natively: the compose file has no mirror service yet.
-    auto mirror = harness::start_registry(harness::mirror_of(*upstream), workspace.path(), "native");
+    // otherwise), always natively: the compose file has no mirror service yet. The program
+    // reads the upstream's log file, which only a native upstream has here: on another engine
+    // the mirror gets a native upstream of its own, seeded the same way.
+    std::unique_ptr<harness::RegistryInstance> native_upstream;
+    if (upstream->log_file().empty()) {
+        native_upstream = harness::start_registry({.role = "upstream"}, workspace.path() / "mirror-upstream", "native");
+        wbclient::RegistryClient native_upstream_client(native_upstream->host_port());
+        harness::seed_busybox(native_upstream_client);
+    }
+    const harness::RegistryInstance& mirrored = native_upstream ? *native_upstream : *upstream;
+    auto mirror = harness::start_registry(harness::mirror_of(mirrored), workspace.path(), "native");
     // And what 2.8.2 does when the upstream does not answer: chapter 12 shows that panic.
     std::string dead_upstream;
     const harness::RunResult panic = harness::start_mirror_without_upstream(workspace.path(), dead_upstream);
@@ -172,6 +181,7 @@ int main(int argc, char* argv[]) try {
         {token_server_host(protected_registries.tokens->realm()), "localhost:5005"},
         {protected_registries.tls_material.ca_certificate.string(), "ca.crt"},
         {mirror->host_port(), "localhost:5004"},
+        {mirrored.host_port(), "localhost:5001"},
         {dead_upstream, "localhost:5001"},
         {registry->storage_root().string(), "/var/lib/registry"},
         {workspace.path().string() + "/", ""},
@@ -204,7 +214,7 @@ int main(int argc, char* argv[]) try {
                             {"WORKBOOK_STORAGE", registry->storage_root().string()},
                             {"WORKBOOK_MIRROR", mirror->host_port()},
                             {"WORKBOOK_MIRROR_STORAGE", mirror->storage_root().string()},
-                            {"WORKBOOK_UPSTREAM_LOG", upstream->log_file().string()},
+                            {"WORKBOOK_UPSTREAM_LOG", mirrored.log_file().string()},
                             {"WORKBOOK_VERBOSE", "1"},
                             {"WORKBOOK_TRANSCRIPT", transcript.string()}});
         const auto chapter_started = std::chrono::steady_clock::now();
