@@ -58,8 +58,10 @@ public:
             // Like Docker Hub, the upstream does not let clients delete through the API.
             if (spec.role == "upstream") config["storage"]["delete"]["enabled"] = false;
             config.merge_patch(spec.config_patch);
+            upstream_url_ = config.contains("proxy") ? config["proxy"].value("remoteurl", "") : "";
             // JSON is YAML: the registry reads this file as its config.yml.
             std::ofstream(config_file()) << config.dump(2) << '\n';
+            wait_for_upstream();
             launch();
             if (wait_until_answering(url(), 10)) return;
             const bool exited = !child_.running();
@@ -74,6 +76,7 @@ public:
     std::string host_port() const override { return "127.0.0.1:" + std::to_string(port_); }
     std::string log() const override { return read_whole_file(directory_ / "registry.log"); }
     fs::path storage_root() const override { return directory_ / "storage"; }
+    fs::path log_file() const override { return directory_ / "registry.log"; }
     std::string engine() const override { return "native"; }
 
     void stop() override { end(SIGTERM); }
@@ -81,6 +84,7 @@ public:
 
     void start() override {
         if (child_.valid() && child_.running()) return;
+        wait_for_upstream();
         launch();
         if (!wait_until_answering(url(), 10))
             throw std::runtime_error("docker-registry did not start again on " + host_port());
@@ -97,6 +101,14 @@ public:
 
 private:
     fs::path config_file() const { return directory_ / "config.yml"; }
+
+    // A mirror's upstream must answer before the mirror starts: 2.8.2 asks it GET /v2/ in
+    // NewApp and panics (exit 2) when that fails.
+    void wait_for_upstream() const {
+        if (!upstream_url_.empty() && !wait_until_answering(upstream_url_, 10))
+            throw std::runtime_error("the mirror's upstream " + upstream_url_ +
+                                     " does not answer; registry 2.8.2 would panic at start");
+    }
 
     // Appends to the logs, so a restarted registry's log continues the first one's.
     void launch() {
@@ -118,6 +130,7 @@ private:
 
     fs::path directory_;
     fs::path binary_;
+    std::string upstream_url_;  // proxy.remoteurl, for a mirror
     unsigned short port_ = 0;
     bp::child child_;
 };

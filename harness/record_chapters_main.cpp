@@ -9,6 +9,8 @@
 //   <program>.registry.log (the registry's own log lines for that chapter's requests),
 //   <program>.registry.jsonl (every log line of that chapter's requests, unscrubbed, for
 //   book/conversation_views) and replacements.json (what the scrub writes in for our ports).
+//   mirror.panic.out is what 2.8.2 printed when started as a mirror of an upstream that does
+//   not answer (chapter 12 shows it).
 //   --collect-after plays the operator after that chapter: stop the registry, run
 //   garbage-collect (dry run, then for real), start it again; the output goes to
 //   <program>.gc.out.
@@ -147,6 +149,21 @@ int main(int argc, char* argv[]) try {
     auto registry = harness::start_registry({.role = "registry"}, workspace.path());
     wbclient::RegistryClient upstream_client(upstream->host_port());
     harness::seed_busybox(upstream_client);
+    // Chapter 12's mirror of the upstream, started once the upstream answers (2.8.2 panics
+    // otherwise), always natively: the compose file has no mirror service yet. The program
+    // reads the upstream's log file, which only a native upstream has here: on another engine
+    // the mirror gets a native upstream of its own, seeded the same way.
+    std::unique_ptr<harness::RegistryInstance> native_upstream;
+    if (upstream->log_file().empty()) {
+        native_upstream = harness::start_registry({.role = "upstream"}, workspace.path() / "mirror-upstream", "native");
+        wbclient::RegistryClient native_upstream_client(native_upstream->host_port());
+        harness::seed_busybox(native_upstream_client);
+    }
+    const harness::RegistryInstance& mirrored = native_upstream ? *native_upstream : *upstream;
+    auto mirror = harness::start_registry(harness::mirror_of(mirrored), workspace.path(), "native");
+    // And what 2.8.2 does when the upstream does not answer: chapter 12 shows that panic.
+    std::string dead_upstream;
+    const harness::RunResult panic = harness::start_mirror_without_upstream(workspace.path(), dead_upstream);
     // Chapter 10's registries: Basic, Bearer and HTTPS (the other chapters ignore them).
     const harness::ProtectedRegistries protected_registries =
         harness::start_protected_registries(workspace.path() / "protected");
@@ -162,6 +179,9 @@ int main(int argc, char* argv[]) try {
         // The token server's host:port alone, as in a URL the client printed or a Host header.
         {token_server_host(protected_registries.tokens->realm()), "localhost:5005"},
         {protected_registries.tls_material.ca_certificate.string(), "ca.crt"},
+        {mirror->host_port(), "localhost:5004"},
+        {mirrored.host_port(), "localhost:5001"},
+        {dead_upstream, "localhost:5001"},
         {registry->storage_root().string(), "/var/lib/registry"},
         {workspace.path().string() + "/", ""},
     };
@@ -169,6 +189,13 @@ int main(int argc, char* argv[]) try {
     nlohmann::json replacement_list = nlohmann::json::array();
     for (const auto& [from, to] : replacements) replacement_list.push_back({from, to});
     std::ofstream(output / "replacements.json") << replacement_list.dump(2) << "\n";
+
+    // The panic line and the exit code, as `docker-registry serve` gave them.
+    std::string panic_lines = "$ docker-registry serve mirror.yml    # proxy.remoteurl: http://" + dead_upstream + ", not running\n";
+    for (const std::string& line : lines_of(panic.err))
+        if (line.starts_with("panic:") || line.starts_with("goroutine 1 ")) panic_lines += line + "\n";
+    panic_lines += "exit code " + std::to_string(panic.exit_code) + "\n";
+    std::ofstream(output / "mirror.panic.out") << harness::scrub(panic_lines, replacements);
 
     int failures = 0;
     int chapters_failed = 0;
@@ -184,6 +211,9 @@ int main(int argc, char* argv[]) try {
         environment.insert({{"WORKBOOK_REGISTRY", registry->host_port()},
                             {"WORKBOOK_UPSTREAM", upstream->host_port()},
                             {"WORKBOOK_STORAGE", registry->storage_root().string()},
+                            {"WORKBOOK_MIRROR", mirror->host_port()},
+                            {"WORKBOOK_MIRROR_STORAGE", mirror->storage_root().string()},
+                            {"WORKBOOK_UPSTREAM_LOG", mirrored.log_file().string()},
                             {"WORKBOOK_VERBOSE", "1"},
                             {"WORKBOOK_TRANSCRIPT", transcript.string()}});
         const auto chapter_started = std::chrono::steady_clock::now();

@@ -17,8 +17,9 @@ namespace harness {
 
 /// What kind of registry to start.
 struct RegistrySpec {
-    /// "registry" (the reader's localhost:5000) or "upstream" (plays Docker Hub, :5001, and
-    /// like it refuses DELETE: storage.delete.enabled is false there).
+    /// "registry" (the reader's localhost:5000), "upstream" (plays Docker Hub, :5001, and
+    /// like it refuses DELETE: storage.delete.enabled is false there) or "mirror" (a
+    /// pull-through cache of the upstream, :5004: see mirror_of()).
     std::string role = "registry";
     /// Merged into the generated configuration (native engine) as a JSON merge patch.
     nlohmann::json config_patch = nlohmann::json::object();
@@ -38,6 +39,9 @@ public:
     /// The registry's own log (JSON lines on its stderr).
     virtual std::string log() const = 0;
     std::vector<ObservedExchange> access_log() const { return parse_registry_log(log()); }
+    /// The file the registry writes its log to on this machine, for a program that reads it
+    /// as it grows (chapter 12 reads the upstream's); empty when the engine keeps no such file.
+    virtual std::filesystem::path log_file() const { return {}; }
     /// The filesystem driver's root directory on this machine.
     virtual std::filesystem::path storage_root() const = 0;
     /// Where the registry keeps a blob's bytes: docker/registry/v2/blobs/sha256/<2>/<hex>/data.
@@ -60,6 +64,17 @@ public:
     /// collecting under a running registry can delete blobs an upload is about to use.
     virtual RunResult garbage_collect(const std::vector<std::string>& flags) = 0;
 };
+
+/// A pull-through cache of `upstream` (proxy.remoteurl), with deletes enabled so that what
+/// expires is removed. Registry 2.8.2 panics at start when its upstream does not answer, so
+/// the native engine waits for the upstream before it starts a mirror, and refuses with one
+/// line if it never answers.
+RegistrySpec mirror_of(const RegistryInstance& upstream);
+
+/// Runs `docker-registry serve` once as a mirror of an upstream that is not there (a loopback
+/// port nothing listens on, returned in `dead_upstream`), without waiting for it: what 2.8.2
+/// does then (exit code 2 and a panic). Kept in `workdir`/mirror-without-upstream.
+RunResult start_mirror_without_upstream(const std::filesystem::path& workdir, std::string& dead_upstream);
 
 /// The engine named by WORKBOOK_ENGINE ("native" when unset). Throws with a one-line reason
 /// when the engine cannot start (missing binary, no Docker daemon, ...).

@@ -127,6 +127,9 @@ for markdown in "${chapters[@]}"; do
     if [[ $file == *.narration.out ]]; then
       # The program's own lines; its exchanges are in the conversation (\htmlinclude) below.
       ! grep -q '^< HTTP/[0-9.]* ' "$run" || fail "$run is meant to hold the narration alone, yet shows exchanges"
+    elif [[ $file == *.panic.out ]]; then
+      # A registry that could not start (chapter 12's mirror without its upstream): its panic.
+      grep -q '^panic: ' "$run" && grep -q '^exit code 2$' "$run" || fail "$run holds no panic and exit code 2"
     elif [[ $file == *.gc.out ]]; then
       grep -q 'blobs marked' "$run" || fail "$run holds no garbage-collect summary"
     elif [[ $file == *_bench.txt ]]; then
