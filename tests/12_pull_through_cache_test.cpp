@@ -219,6 +219,41 @@ TEST_CASE("chapter 12: with the upstream stopped, the mirror serves what it has 
                       Catch::Contains("does not answer; registry 2.8.2 would panic at start"));
 }
 
+TEST_CASE("chapter 12: the upstream moves the tag: the next pull by tag gets the new manifest, the old stays by digest", "[chapter12]") {
+    Workspace workspace("chapter12-moved");
+    auto upstream = start_registry({.role = "upstream"}, workspace.path(), "native");
+    wbclient::RegistryClient upstream_client(upstream->host_port());
+    seed_busybox(upstream_client);
+    auto mirror = start_registry(mirror_of(*upstream), workspace.path(), "native");
+    wbclient::RegistryClient client(mirror->host_port());
+    const Mirrored before = pull_through(client);
+
+    // The upstream's `latest` moves to another manifest (same blobs, one annotation more).
+    const auto old_manifest = upstream_client.get_manifest(repository, "latest");
+    nlohmann::json moved = nlohmann::json::parse(old_manifest.bytes);
+    moved["annotations"] = {{"org.opencontainers.image.description", "latest, moved"}};
+    const std::string moved_bytes = moved.dump();
+    const Digest moved_digest = upstream_client.put_manifest(repository, "latest", old_manifest.media_type, moved_bytes);
+    REQUIRE(moved_digest != before.manifest);
+    const std::size_t skip = upstream->access_log().size();
+
+    // No time to live stands in the way: the HEAD every pull by tag sends sees the new digest,
+    // and the mirror fetches the new manifest at once; the next pull only asks again.
+    const auto first = client.get_manifest(repository, "latest");
+    CHECK(first.digest == moved_digest);
+    CHECK(first.bytes == moved_bytes);
+    const auto second = client.get_manifest(repository, "latest");
+    CHECK(second.digest == moved_digest);
+    const std::string tag_uri = "/v2/library/busybox/manifests/latest";
+    const auto seen = upstream_requests(*upstream, skip);
+    INFO("the upstream saw:\n" << summarize(seen));
+    CHECK(count(seen, "HEAD", tag_uri) == 2);
+    CHECK(count(seen, "GET", tag_uri) == 1);
+    // The manifest it served before is still there by digest, from the mirror's cache.
+    CHECK(client.get_manifest(repository, before.manifest.str()).digest == before.manifest);
+    CHECK(count(upstream_requests(*upstream, skip), "GET", "/v2/library/busybox/manifests/" + before.manifest.str()) == 0);
+}
+
 TEST_CASE("chapter 12: a mirror started before its upstream answers panics and exits 2", "[chapter12]") {
     Workspace workspace("chapter12-panic");
     std::string dead;
