@@ -8,14 +8,17 @@
 // Native engine only: chapter 12 has no compose twin yet.
 #include "busybox_image.hpp"
 #include "chapter_run.hpp"
+#include "protected_registries.hpp"
 #include "registry_instance.hpp"
 #include "test_support.hpp"
 
+#include "wbclient/http/auth.hpp"
 #include "wbclient/image/oci_layout.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <fstream>
+#include <sstream>
 
 using namespace harness;
 namespace fs = std::filesystem;
@@ -245,6 +248,9 @@ TEST_CASE("chapter 12: the upstream moves the tag: the next pull by tag gets the
     const auto second = client.get_manifest(repository, "latest");
     CHECK(second.digest == moved_digest);
     const std::string tag_uri = "/v2/library/busybox/manifests/latest";
+    // A registry logs a request after answering it: wait for the second HEAD's line.
+    CHECK(test_support::poll_until([&] { return count(upstream_requests(*upstream, skip), "HEAD", tag_uri) >= 2; },
+                                   std::chrono::milliseconds(5000)));
     const auto seen = upstream_requests(*upstream, skip);
     INFO("the upstream saw:\n" << summarize(seen));
     CHECK(count(seen, "HEAD", tag_uri) == 2);
@@ -252,6 +258,71 @@ TEST_CASE("chapter 12: the upstream moves the tag: the next pull by tag gets the
     // The manifest it served before is still there by digest, from the mirror's cache.
     CHECK(client.get_manifest(repository, before.manifest.str()).digest == before.manifest);
     CHECK(count(upstream_requests(*upstream, skip), "GET", "/v2/library/busybox/manifests/" + before.manifest.str()) == 0);
+}
+
+// The upstream's "error authorizing context: ..." lines: why it refused a request with 401.
+std::vector<std::string> refusals(const RegistryInstance& registry) {
+    std::vector<std::string> why;
+    std::istringstream lines(registry.log());
+    const std::string prefix = "error authorizing context: ";
+    for (std::string line; std::getline(lines, line);) {
+        const auto json = nlohmann::json::parse(line, nullptr, false);
+        if (json.is_object() && json.value("msg", "").starts_with(prefix))
+            why.push_back(json["msg"].get<std::string>().substr(prefix.size()));
+    }
+    return why;
+}
+
+TEST_CASE("chapter 12: an upstream that needs a login: proxy.username/password work with Bearer tokens, not with Basic", "[chapter12]") {
+    Workspace workspace("chapter12-login");
+    const ProtectedRegistries upstreams = start_protected_registries(workspace.path());
+    const auto logged_in = [&](const RegistryInstance& registry) {
+        wbclient::RegistryClient client(registry.host_port());
+        client.http().set_authorizer(std::make_shared<wbclient::RegistryAuth>(
+            wbclient::Credentials{upstreams.user, upstreams.password}, wbclient::HttpClient()));
+        return client;
+    };
+    const auto mirror_logging_in = [&](const RegistryInstance& upstream) {
+        RegistrySpec spec = mirror_of(upstream);
+        spec.config_patch["proxy"]["username"] = upstreams.user;
+        spec.config_patch["proxy"]["password"] = upstreams.password;
+        return spec;
+    };
+
+    SECTION("Bearer: the mirror fetches a token with the login and serves anyone; without the login, 404") {
+        wbclient::RegistryClient seeding = logged_in(*upstreams.token);
+        const Digest seeded = seed_busybox(seeding);
+        auto mirror = start_registry(mirror_logging_in(*upstreams.token), workspace.path() / "token-login", "native");
+        wbclient::RegistryClient anonymous(mirror->host_port());
+        CHECK(pull_through(anonymous).manifest == seeded);
+        // Without a login the upstream's 401 reaches the client as 404 MANIFEST_UNKNOWN.
+        auto without = start_registry(mirror_of(*upstreams.token), workspace.path() / "token-without", "native");
+        wbclient::RegistryClient client(without->host_port());
+        std::string body;
+        CHECK(status_of(client, "GET", "manifests/latest", &body) == 404);
+        CHECK_THAT(body, Catch::Contains("MANIFEST_UNKNOWN"));
+    }
+
+    SECTION("Basic: 2.8.2's proxy never sends the login, so the upstream refuses it and the client gets 404") {
+        wbclient::RegistryClient seeding = logged_in(*upstreams.basic);
+        seed_busybox(seeding);
+        const std::size_t refused_before = refusals(*upstreams.basic).size();
+        auto mirror = start_registry(mirror_logging_in(*upstreams.basic), workspace.path() / "basic-login", "native");
+        wbclient::RegistryClient client(mirror->host_port());
+        std::string body;
+        CHECK(status_of(client, "GET", "manifests/latest", &body) == 404);
+        CHECK_THAT(body, Catch::Contains("MANIFEST_UNKNOWN"));
+        // The mirror saw the Basic challenge ...
+        CHECK_THAT(mirror->log(), Catch::Contains("[{basic map[realm:registry-workbook]}]"));
+        // ... and still asked without credentials: "invalid authorization credential" is the
+        // upstream's word for none at all (a wrong password is "authentication failure").
+        // The upstream logs its refusal after answering: wait for it.
+        REQUIRE(test_support::poll_until([&] { return refusals(*upstreams.basic).size() > refused_before; },
+                                         std::chrono::milliseconds(5000)));
+        const auto refused = refusals(*upstreams.basic);
+        for (std::size_t i = refused_before; i < refused.size(); ++i)
+            CHECK(refused[i] == "basic authentication challenge for realm \"registry-workbook\": invalid authorization credential");
+    }
 }
 
 TEST_CASE("chapter 12: a mirror started before its upstream answers panics and exits 2", "[chapter12]") {
@@ -309,7 +380,10 @@ TEST_CASE("chapter 12: an expired entry is deleted (deletes enabled) or kept for
                 // Pulled again, it comes from the upstream again, and is scheduled again.
                 const std::size_t skip = upstream->access_log().size();
                 CHECK(status_of(client, "GET", "blobs/" + layer.digest.str()) == 200);
-                CHECK(count(upstream_requests(*upstream, skip), "GET", "/v2/library/busybox/blobs/" + layer.digest.str()) >= 1);
+                // (The upstream logs the GET once it has answered: wait for the line.)
+                CHECK(test_support::poll_until([&] {
+                    return count(upstream_requests(*upstream, skip), "GET", "/v2/library/busybox/blobs/" + layer.digest.str()) >= 1;
+                }, std::chrono::milliseconds(5000)));
                 CHECK(scheduled(*mirror, key));
             } else {
                 // 2.8.2 cannot delete, says so, forgets the deadline and keeps the blob for ever.
