@@ -108,19 +108,10 @@ std::string normalised(const std::string& scope) {
     return scope.substr(0, last + 1) + joined;
 }
 
-// Registry 2.8 logs a refused request as a warning, "error authorizing context: <why>", and never
-// as "response completed": the access_log() of the harness does not see 401s at all.
+// Why the registry refused requests with 401, counted (test_support::auth_refusals).
 std::multiset<std::string> refusals(const RegistryInstance& registry) {
-    std::multiset<std::string> why;
-    const std::string log = registry.log();
-    std::istringstream lines(log);
-    const std::string prefix = "error authorizing context: ";
-    for (std::string line; std::getline(lines, line);) {
-        const auto json = nlohmann::json::parse(line, nullptr, false);
-        if (json.is_object() && json.value("msg", "").starts_with(prefix))
-            why.insert(json["msg"].get<std::string>().substr(prefix.size()));
-    }
-    return why;
+    const auto why = test_support::auth_refusals(registry);
+    return {why.begin(), why.end()};
 }
 
 // Every artifact of the run: the program's output, the registries' logs, and every file in the

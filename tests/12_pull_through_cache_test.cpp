@@ -260,19 +260,6 @@ TEST_CASE("chapter 12: the upstream moves the tag: the next pull by tag gets the
     CHECK(count(upstream_requests(*upstream, skip), "GET", "/v2/library/busybox/manifests/" + before.manifest.str()) == 0);
 }
 
-// The upstream's "error authorizing context: ..." lines: why it refused a request with 401.
-std::vector<std::string> refusals(const RegistryInstance& registry) {
-    std::vector<std::string> why;
-    std::istringstream lines(registry.log());
-    const std::string prefix = "error authorizing context: ";
-    for (std::string line; std::getline(lines, line);) {
-        const auto json = nlohmann::json::parse(line, nullptr, false);
-        if (json.is_object() && json.value("msg", "").starts_with(prefix))
-            why.push_back(json["msg"].get<std::string>().substr(prefix.size()));
-    }
-    return why;
-}
-
 TEST_CASE("chapter 12: an upstream that needs a login: proxy.username/password work with Bearer tokens, not with Basic", "[chapter12]") {
     Workspace workspace("chapter12-login");
     const ProtectedRegistries upstreams = start_protected_registries(workspace.path());
@@ -306,7 +293,7 @@ TEST_CASE("chapter 12: an upstream that needs a login: proxy.username/password w
     SECTION("Basic: 2.8.2's proxy never sends the login, so the upstream refuses it and the client gets 404") {
         wbclient::RegistryClient seeding = logged_in(*upstreams.basic);
         seed_busybox(seeding);
-        const std::size_t refused_before = refusals(*upstreams.basic).size();
+        const std::size_t refused_before = test_support::auth_refusals(*upstreams.basic).size();
         auto mirror = start_registry(mirror_logging_in(*upstreams.basic), workspace.path() / "basic-login", "native");
         wbclient::RegistryClient client(mirror->host_port());
         std::string body;
@@ -317,9 +304,9 @@ TEST_CASE("chapter 12: an upstream that needs a login: proxy.username/password w
         // ... and still asked without credentials: "invalid authorization credential" is the
         // upstream's word for none at all (a wrong password is "authentication failure").
         // The upstream logs its refusal after answering: wait for it.
-        REQUIRE(test_support::poll_until([&] { return refusals(*upstreams.basic).size() > refused_before; },
+        REQUIRE(test_support::poll_until([&] { return test_support::auth_refusals(*upstreams.basic).size() > refused_before; },
                                          std::chrono::milliseconds(5000)));
-        const auto refused = refusals(*upstreams.basic);
+        const auto refused = test_support::auth_refusals(*upstreams.basic);
         for (std::size_t i = refused_before; i < refused.size(); ++i)
             CHECK(refused[i] == "basic authentication challenge for realm \"registry-workbook\": invalid authorization credential");
     }

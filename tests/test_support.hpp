@@ -5,12 +5,14 @@
 #include "chapter_run.hpp"
 #include "observed_exchange.hpp"
 #include "program_runner.hpp"
+#include "registry_instance.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -76,6 +78,21 @@ inline void check_refused(const std::string& program, const harness::RunResult& 
     CHECK_FALSE(result.timed_out);
     CHECK(harness::is_one_line(result.err));
     CHECK_THAT(result.err, Catch::StartsWith(program + ": ") && Catch::Contains(expected));
+}
+
+// Registry 2.8 logs a refused request as "error authorizing context: <why>", and never as
+// "response completed": the harness's access_log() does not see 401s at all. The reasons, in
+// the order logged.
+inline std::vector<std::string> auth_refusals(const harness::RegistryInstance& registry) {
+    std::vector<std::string> why;
+    std::istringstream lines(registry.log());
+    const std::string prefix = "error authorizing context: ";
+    for (std::string line; std::getline(lines, line);) {
+        const auto json = nlohmann::json::parse(line, nullptr, false);
+        if (json.is_object() && json.value("msg", "").starts_with(prefix))
+            why.push_back(json["msg"].get<std::string>().substr(prefix.size()));
+    }
+    return why;
 }
 
 }  // namespace test_support
