@@ -119,11 +119,11 @@ ScriptedServer::ScriptedServer(Script script)
           return script(request.method, request.target);
       })) {}
 
-ScriptedServer::ScriptedServer(RequestHandler handler) : state_(std::make_unique<State>()) {
+ScriptedServer::ScriptedServer(RequestHandler handler, unsigned short port) : state_(std::make_unique<State>()) {
     state_->handler = std::move(handler);
     state_->acceptor.open(tcp::v4());
     state_->acceptor.set_option(asio::socket_base::reuse_address(true));
-    state_->acceptor.bind(tcp::endpoint(asio::ip::address_v4::loopback(), 0));
+    state_->acceptor.bind(tcp::endpoint(asio::ip::address_v4::loopback(), port));
     state_->acceptor.listen();
     state_->accept_thread = std::thread([this] { state_->accept_loop(); });
 }

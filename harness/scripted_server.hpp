@@ -48,7 +48,9 @@ using RequestHandler = std::function<ScriptedResponse(const ScriptedRequest& req
 class ScriptedServer {
 public:
     explicit ScriptedServer(Script script);
-    explicit ScriptedServer(RequestHandler handler);
+    /// Listens on 127.0.0.1:`port`, or on a free port when `port` is 0. A fixed port lets a
+    /// test stop a server and start another where clients (a registry's config) expect it.
+    explicit ScriptedServer(RequestHandler handler, unsigned short port = 0);
     ~ScriptedServer();
     ScriptedServer(const ScriptedServer&) = delete;
     ScriptedServer& operator=(const ScriptedServer&) = delete;

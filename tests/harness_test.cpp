@@ -1,5 +1,6 @@
 // The harness's own promises: fresh registries side by side, always stopped, observed.
 #include "busybox_image.hpp"
+#include "event_receiver.hpp"
 #include "program_runner.hpp"
 #include "registry_instance.hpp"
 #include "scripted_server.hpp"
@@ -80,6 +81,61 @@ TEST_CASE("harness: the scripted server answers as told and remembers requests",
     CHECK(response.status == 418);
     CHECK(response.body == "/v2/x?y=1");
     CHECK(server.requests() == std::vector<std::string>{"GET /v2/x?y=1"});
+}
+
+TEST_CASE("harness: the event receiver records what the registry POSTs, fails or hangs as told, and comes back on its port", "[harness]") {
+    EventReceiver receiver;
+    const std::string envelope =
+        R"({"events":[{"id":"e1","timestamp":"2026-12-07T18:47:20.69372234Z","action":"push",)"
+        R"("target":{"mediaType":"application/octet-stream","size":78,"digest":"sha256:c5","repository":"a/b"},)"
+        R"("request":{"method":"PUT","useragent":"curl/7.88.1"}}]})";
+    wbclient::HttpClient http;
+    const auto post = [&] {
+        wbclient::Request request{.method = "POST", .url = receiver.url(), .body = envelope};
+        request.headers.add("Content-Type", "application/vnd.docker.distribution.events.v1+json");
+        return http.perform(request).status;
+    };
+    CHECK(post() == 200);
+    receiver.set_mode(EventReceiver::Mode::fail);
+    CHECK(post() == 500);
+    REQUIRE(receiver.events().size() == 1);  // the 500 does not count as received
+    const ReceivedEvent event = receiver.events()[0];
+    CHECK(event.id == "e1");
+    CHECK(event.action == "push");
+    CHECK(event.repository == "a/b");
+    CHECK(event.size == 78);
+    CHECK(event.user_agent == "curl/7.88.1");
+    CHECK(event.from_repository.empty());
+    CHECK(event.timestamp == "2026-12-07T18:47:20.69372234Z");
+    CHECK(harness::parse_event_time(event.timestamp).time_since_epoch() % std::chrono::seconds(1) ==
+          std::chrono::nanoseconds(693722340));
+    CHECK_THROWS_WITH(harness::parse_event_time("yesterday"), "event timestamp 'yesterday' is not RFC 3339 in UTC");
+    // GET hands back every POST, with how it was answered.
+    const auto listed = nlohmann::json::parse(http.perform({.url = receiver.url()}).body);
+    REQUIRE(listed.size() == 2);
+    CHECK(listed[0]["answered"] == 200);
+    CHECK(listed[1]["answered"] == 500);
+    CHECK(listed[0]["envelope"]["events"][0]["id"] == "e1");
+
+    // Stopped: connection refused; started again: the same URL works.
+    const std::string url = receiver.url();
+    receiver.stop();
+    CHECK_THROWS(post());
+    receiver.start();
+    receiver.set_mode(EventReceiver::Mode::accept);
+    CHECK(receiver.url() == url);
+    CHECK(post() == 200);
+    CHECK(receiver.wait_for_events(2, std::chrono::milliseconds(100)));
+
+    // Hung: the POST arrives and is never answered; a client gives up on its own clock.
+    receiver.set_mode(EventReceiver::Mode::never_answer);
+    wbclient::ClientOptions impatient;
+    impatient.stall_timeout = std::chrono::seconds(1);
+    wbclient::HttpClient waiting(impatient);
+    CHECK_THROWS(waiting.perform({.method = "POST", .url = receiver.url(), .body = envelope}));
+    CHECK(receiver.deliveries().size() == 4);
+    CHECK(receiver.deliveries().back().answered == 0);
+    CHECK(receiver.events().size() == 2);
 }
 
 TEST_CASE("harness: recorded output is scrubbed of ports, dates, UUIDs and upload state", "[harness]") {
