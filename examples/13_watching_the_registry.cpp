@@ -76,21 +76,22 @@ long long unix_microseconds(const std::string& text) {
     return static_cast<long long>(timegm(&tm)) * 1'000'000 + std::stoll(fraction);
 }
 
-// What the receiver got so far: its GET answers a JSON array, one entry per POST the registry
-// made, each with when it arrived (received_unix_us), how it was answered and the envelope.
-nlohmann::json receiver_deliveries(HttpClient& http, const Url& receiver) {
-    const Response response = perform_expecting(http, {.method = "GET", .url = receiver.str()}, {200});
-    const nlohmann::json list = nlohmann::json::parse(response.body, nullptr, false);
-    if (!list.is_array()) throw std::runtime_error(receiver.str() + " did not answer with a receiver's list of events");
-    return list;
+// What the receiver got after the first `from` POSTs: its GET ?from=N answers
+// {"count": POSTs in all, "deliveries": [...]}, each delivery with when it arrived
+// (received_unix_us), how it was answered and the envelope the registry sent.
+nlohmann::json receiver_deliveries(HttpClient& http, const Url& receiver, std::size_t from) {
+    const Response response = perform_expecting(http, {.method = "GET", .url = receiver.str() + "?from=" + std::to_string(from)}, {200});
+    const nlohmann::json answer = nlohmann::json::parse(response.body, nullptr, false);
+    if (!answer.is_object() || !answer.contains("count") || !answer["count"].is_number_unsigned() || !answer.contains("deliveries") ||
+        !answer["deliveries"].is_array())
+        throw std::runtime_error(receiver.str() + " did not answer with a receiver's list of events");
+    return answer;
 }
 
-// The events of the deliveries after the first `skip` that the receiver accepted, each with
-// the time its envelope arrived.
-std::vector<nlohmann::json> events_after(const nlohmann::json& deliveries, std::size_t skip) {
+// The events of the deliveries the receiver accepted (200), each with the time its envelope arrived.
+std::vector<nlohmann::json> accepted_events(const nlohmann::json& deliveries) {
     std::vector<nlohmann::json> events;
-    for (std::size_t i = skip; i < deliveries.size(); ++i) {
-        const nlohmann::json& delivery = deliveries[i];
+    for (const nlohmann::json& delivery : deliveries) {
         if (delivery.value("answered", 0) != 200) continue;
         for (nlohmann::json event : delivery.at("envelope").at("events")) {
             event["received_unix_us"] = delivery.at("received_unix_us");
@@ -176,7 +177,7 @@ int main(int argc, char* argv[]) try {
     client.ping();
     HttpClient debug_http(workbook::client_options());  // recorded, not counted
     HttpClient receiver_http;                            // polled, so neither
-    const std::size_t seen_before = receiver_deliveries(receiver_http, receiver).size();
+    const std::size_t seen_before = receiver_deliveries(receiver_http, receiver, 0)["count"].get<std::size_t>();
     const MetricsText before = fetch_metrics(debug_http, debug.str());
     //! [open]
 
@@ -207,7 +208,7 @@ int main(int argc, char* argv[]) try {
     std::cout << "\n== Events the receiver got\n";
     std::vector<nlohmann::json> events;
     for (const auto started = Clock::now();; std::this_thread::sleep_for(std::chrono::milliseconds(50))) {
-        events = events_after(receiver_deliveries(receiver_http, receiver), seen_before);
+        events = accepted_events(receiver_deliveries(receiver_http, receiver, seen_before)["deliveries"]);
         const bool done = std::any_of(events.begin(), events.end(), [](const nlohmann::json& event) {
             return event.value("action", "") == "delete" && event["target"].value("tag", "") == "1.0";
         });

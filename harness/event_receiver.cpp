@@ -1,5 +1,8 @@
 #include "event_receiver.hpp"
 
+#include "wbclient/http/url.hpp"
+
+#include <charconv>
 #include <cstdio>
 #include <ctime>
 #include <iomanip>
@@ -148,10 +151,25 @@ ScriptedResponse EventReceiver::handle(const ScriptedRequest& request) {
     const auto received_steady = std::chrono::steady_clock::now();
     std::lock_guard lock(mutex_);
     if (request.method == "GET") {
-        // What an operator's tool (the chapter's program) reads: everything received so far.
+        // What an operator's tool (the chapter's program) reads: what arrived since POST
+        // number `from` (0 by default), and how many POSTs arrived in all.
+        std::string query;
+        try {
+            query = wbclient::Url("http://" + host_port() + request.target).query();
+        } catch (const std::exception& error) {
+            return {.status = 400, .body = std::string(error.what()) + "\n"};
+        }
+        std::size_t from = 0;
+        if (query.starts_with("from=")) {
+            const auto [end, error] = std::from_chars(query.data() + 5, query.data() + query.size(), from);
+            if (error != std::errc() || end != query.data() + query.size())
+                return {.status = 400, .body = "from=N: N is the number of POSTs already seen\n"};
+        }
+        const std::vector<Delivery> since(deliveries_.begin() + static_cast<long>(std::min(from, deliveries_.size())),
+                                          deliveries_.end());
         return {.status = 200,
                 .headers = {{"Content-Type", "application/json"}},
-                .body = deliveries_json(deliveries_).dump()};
+                .body = nlohmann::json{{"count", deliveries_.size()}, {"deliveries", deliveries_json(since)}}.dump()};
     }
     if (request.method != "POST") return {.status = 405, .body = "POST events here, GET them back\n"};
     Delivery delivery{.received = received,

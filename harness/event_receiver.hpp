@@ -1,8 +1,9 @@
 // A receiver for the registry's notifications (notifications.endpoints in its config): a real
 // HTTP server on loopback that records every envelope the registry POSTs, and can play a
 // receiver that is down, failing (500) or hung, so tests can watch what the registry's queue
-// does. It also answers GET /events with what it got, so a chapter program can read the
-// events the way an operator's tool would, over HTTP.
+// does. It also answers GET /events[?from=N] with what it got ({"count": POSTs in all,
+// "deliveries": those after the first N}), so a chapter program can read the events the way
+// an operator's tool would, over HTTP.
 #pragma once
 
 #include "scripted_server.hpp"

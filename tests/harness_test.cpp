@@ -112,10 +112,17 @@ TEST_CASE("harness: the event receiver records what the registry POSTs, fails or
     CHECK_THROWS_WITH(harness::parse_event_time("yesterday"), "event timestamp 'yesterday' is not RFC 3339 in UTC");
     // GET hands back every POST, with how it was answered.
     const auto listed = nlohmann::json::parse(http.perform({.url = receiver.url()}).body);
-    REQUIRE(listed.size() == 2);
-    CHECK(listed[0]["answered"] == 200);
-    CHECK(listed[1]["answered"] == 500);
-    CHECK(listed[0]["envelope"]["events"][0]["id"] == "e1");
+    CHECK(listed["count"] == 2);
+    REQUIRE(listed["deliveries"].size() == 2);
+    CHECK(listed["deliveries"][0]["answered"] == 200);
+    CHECK(listed["deliveries"][1]["answered"] == 500);
+    CHECK(listed["deliveries"][0]["envelope"]["events"][0]["id"] == "e1");
+    // ?from=N: only what came after the first N.
+    const auto since = nlohmann::json::parse(http.perform({.url = receiver.url() + "?from=1"}).body);
+    CHECK(since["count"] == 2);
+    REQUIRE(since["deliveries"].size() == 1);
+    CHECK(since["deliveries"][0]["answered"] == 500);
+    CHECK(http.perform({.url = receiver.url() + "?from=x"}).status == 400);
 
     // Stopped: connection refused; started again: the same URL works.
     const std::string url = receiver.url();
