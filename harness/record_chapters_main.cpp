@@ -11,10 +11,14 @@
 //   book/conversation_views) and replacements.json (what the scrub writes in for our ports).
 //   mirror.panic.out is what 2.8.2 printed when started as a mirror of an upstream that does
 //   not answer (chapter 12 shows it).
+//   Chapter 13 gets a registry of its own (shown as localhost:5000), natively, that reports to
+//   an event receiver running in this process (localhost:5007) and has a maintenance file
+//   health check; its debug address is shown as localhost:5006.
 //   --collect-after plays the operator after that chapter: stop the registry, run
 //   garbage-collect (dry run, then for real), start it again; the output goes to
 //   <program>.gc.out.
 #include "busybox_image.hpp"
+#include "event_receiver.hpp"
 #include "protected_registries.hpp"
 #include "program_runner.hpp"
 #include "registry_instance.hpp"
@@ -164,6 +168,16 @@ int main(int argc, char* argv[]) try {
     // And what 2.8.2 does when the upstream does not answer: chapter 12 shows that panic.
     std::string dead_upstream;
     const harness::RunResult panic = harness::start_mirror_without_upstream(workspace.path(), dead_upstream);
+    // Chapter 13's watched registry: notifications to a receiver here, a maintenance file
+    // and a storage-driver health check, checked every second (the compose file has no
+    // receiver yet, so always natively).
+    harness::EventReceiver receiver;
+    const fs::path maintenance = workspace.path() / "maintenance";
+    nlohmann::json watched_config = receiver.endpoint_config();
+    watched_config["health"] = {{"storagedriver", {{"enabled", true}, {"interval", "1s"}, {"threshold", 1}}},
+                                {"file", {{{"file", maintenance.string()}, {"interval", "1s"}}}}};
+    auto watched = harness::start_registry({.role = "registry", .config_patch = watched_config},
+                                           workspace.path() / "watched", "native");
     // Chapter 10's registries: Basic, Bearer and HTTPS (the other chapters ignore them).
     const harness::ProtectedRegistries protected_registries =
         harness::start_protected_registries(workspace.path() / "protected");
@@ -182,6 +196,9 @@ int main(int argc, char* argv[]) try {
         {mirror->host_port(), "localhost:5004"},
         {mirrored.host_port(), "localhost:5001"},
         {dead_upstream, "localhost:5001"},
+        {watched->host_port(), "localhost:5000"},
+        {wbclient::Url(watched->debug_url()).authority(), "localhost:5006"},
+        {receiver.host_port(), "localhost:5007"},
         {registry->storage_root().string(), "/var/lib/registry"},
         {workspace.path().string() + "/", ""},
     };
@@ -216,6 +233,11 @@ int main(int argc, char* argv[]) try {
                             {"WORKBOOK_UPSTREAM_LOG", mirrored.log_file().string()},
                             {"WORKBOOK_VERBOSE", "1"},
                             {"WORKBOOK_TRANSCRIPT", transcript.string()}});
+        if (name == "13_watching_the_registry")
+            environment.insert_or_assign("WORKBOOK_REGISTRY", watched->host_port());
+        environment.insert({{"WORKBOOK_DEBUG_URL", watched->debug_url()},
+                            {"WORKBOOK_RECEIVER", receiver.url()},
+                            {"WORKBOOK_MAINTENANCE_FILE", maintenance.string()}});
         const auto chapter_started = std::chrono::steady_clock::now();
         const harness::RunResult run = harness::run_program(
             {program.string()},

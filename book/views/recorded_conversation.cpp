@@ -152,7 +152,8 @@ std::string lifeline_of(const std::string& host) {
         {"localhost:5000", "registry"},       {"localhost:5001", "upstream"},
         {"localhost:5002", "basic-auth registry"}, {"localhost:5003", "token-auth registry"},
         {"localhost:5443", "TLS registry"},   {"localhost:5005", "token server"},
-        {"localhost:5004", "mirror"},
+        {"localhost:5004", "mirror"},         {"localhost:5006", "debug address"},
+        {"localhost:5007", "event receiver"},
     };
     const auto found = names.find(host);
     return found == names.end() ? host : found->second;
