@@ -58,9 +58,6 @@ public:
             // Like Docker Hub, the upstream does not let clients delete through the API.
             if (spec.role == "upstream") config["storage"]["delete"]["enabled"] = false;
             config.merge_patch(spec.config_patch);
-            // The debug address as configured, in case the patch moved it.
-            const nlohmann::json debug = config["http"].value("debug", nlohmann::json::object());
-            debug_addr_ = debug.is_object() ? debug.value("addr", "") : "";
             upstream_url_ = config.contains("proxy") ? config["proxy"].value("remoteurl", "") : "";
             // JSON is YAML: the registry reads this file as its config.yml.
             std::ofstream(config_file()) << config.dump(2) << '\n';
@@ -79,7 +76,6 @@ public:
     std::string host_port() const override { return "127.0.0.1:" + std::to_string(port_); }
     std::string log() const override { return read_whole_file(directory_ / "registry.log"); }
     fs::path storage_root() const override { return directory_ / "storage"; }
-    std::string debug_url() const override { return debug_addr_.empty() ? "" : "http://" + debug_addr_; }
     fs::path log_file() const override { return directory_ / "registry.log"; }
     std::string engine() const override { return "native"; }
 
@@ -136,7 +132,6 @@ private:
     fs::path binary_;
     std::string upstream_url_;  // proxy.remoteurl, for a mirror
     unsigned short port_ = 0;
-    std::string debug_addr_;  // http.debug.addr
     bp::child child_;
 };
 

@@ -42,9 +42,6 @@ public:
     /// The file the registry writes its log to on this machine, for a program that reads it
     /// as it grows (chapter 12 reads the upstream's); empty when the engine keeps no such file.
     virtual std::filesystem::path log_file() const { return {}; }
-    /// The debug address (http.debug.addr: /metrics, /debug/health, /debug/vars) as a URL,
-    /// "http://127.0.0.1:<port>"; empty when the engine does not publish it.
-    virtual std::string debug_url() const { return {}; }
     /// The filesystem driver's root directory on this machine.
     virtual std::filesystem::path storage_root() const = 0;
     /// Where the registry keeps a blob's bytes: docker/registry/v2/blobs/sha256/<2>/<hex>/data.
