@@ -15,7 +15,7 @@
 #include "wbclient/distribution/registry_client.hpp"
 #include "wbclient/http/url.hpp"
 #include "wbclient/image/image_builder.hpp"
-#include "wbclient/inspection/prometheus_text.hpp"
+#include "wbclient/model/prometheus_text.hpp"
 #include "wbclient/transfer/image_transfer.hpp"
 
 #include <nlohmann/json.hpp>

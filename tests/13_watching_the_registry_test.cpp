@@ -13,7 +13,8 @@
 #include "scripted_server.hpp"
 #include "test_support.hpp"
 
-#include "wbclient/inspection/prometheus_text.hpp"
+#include "wbclient/distribution/registry_client.hpp"
+#include "wbclient/model/prometheus_text.hpp"
 
 #include <catch2/catch.hpp>
 
