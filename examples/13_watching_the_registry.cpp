@@ -122,7 +122,7 @@ double print_deltas(const MetricsText& before, const MetricsText& after, const s
         const auto old_value = old_values.find(labels);
         const double delta = value - (old_value == old_values.end() ? 0 : old_value->second);
         if (delta == 0) continue;
-        std::cout << "  " << name << "{" << labels << "}  +" << delta << "\n";
+        std::cout << "  " << name << "{" << labels << "}  +" << static_cast<long long>(delta) << "\n";
         total += delta;
     }
     return total;
@@ -179,6 +179,7 @@ int main(int argc, char* argv[]) try {
     HttpClient receiver_http;                            // polled, so neither
     const std::size_t seen_before = receiver_deliveries(receiver_http, receiver, 0)["count"].get<std::size_t>();
     const MetricsText before = fetch_metrics(debug_http, debug.str());
+    sent.clear();  // from here on, every request the registry serves us should be counted
     //! [open]
 
     //! [traffic]
@@ -241,7 +242,7 @@ int main(int argc, char* argv[]) try {
     print_deltas(before, after, "registry_storage_cache_total");
     int total_sent = 0;
     for (const auto& [method, count] : sent) total_sent += count;
-    std::cout << std::defaultfloat << "registry_http_requests_total moved by " << counted << "; this program sent "
+    std::cout << "registry_http_requests_total moved by " << static_cast<long long>(counted) << "; this program sent "
               << total_sent << " requests to the registry\n";
     //! [metrics]
 
