@@ -28,6 +28,12 @@ using namespace std::chrono_literals;
 
 namespace {
 
+// A duration in whole milliseconds: what a failed check then prints.
+template <class Duration>
+long long ms(Duration duration) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(duration).count();
+}
+
 const std::string program = "13_watching_the_registry";
 const std::string user_agent = wbclient::HttpClient::default_user_agent;
 
@@ -221,8 +227,8 @@ TEST_CASE("chapter 13: every push, pull, HEAD, mount and delete arrives as an ev
             actions.push_back(event.action);
             ids.insert(event.id);
             CHECK(event.user_agent == user_agent);
-            CHECK(event.latency >= 0us);
-            CHECK(event.latency < 2s);
+            CHECK(event.latency.count() >= 0);
+            CHECK(ms(event.latency) < 2000);
         }
         CHECK(actions == std::vector<std::string>{"push", "push", "push", "pull", "pull", "pull", "pull", "mount", "delete", "delete"});
         CHECK(ids.size() == events.size());
@@ -240,7 +246,7 @@ TEST_CASE("chapter 13: every push, pull, HEAD, mount and delete arrives as an ev
         });
         REQUIRE(put != served.end());
         const auto received = receiver.deliveries()[pushes[2].delivery].received;
-        CHECK(received - put->started() < 2s);
+        CHECK(ms(received - put->started()) < 2000);
         CHECK(received >= put->started());
         // The program printed what it received, one line per event.
         CHECK_THAT(run.result.out, Catch::Contains("mount  watch/copy " + mounts[0].digest) &&
@@ -332,7 +338,7 @@ TEST_CASE("chapter 13: health checks seen from outside: the maintenance file and
         const bool seen = test_support::poll_until([&] { return get(v2).first == status; }, 5000ms);
         const auto took = std::chrono::steady_clock::now() - started;
         CHECK(seen);
-        CHECK(took < 2500ms);
+        CHECK(ms(took) < 2500);
         return took;
     };
 
@@ -400,7 +406,7 @@ TEST_CASE("chapter 13: the receiver down: events queue, are retried every backof
     REQUIRE(receiver.wait_for_events(1 + count, 5000ms));
     const auto first_delivery = receiver.deliveries()[1].received_steady;
     // The next try after the receiver returned: within one backoff.
-    CHECK(first_delivery - back < 1500ms);
+    CHECK(ms(first_delivery - back) < 1500);
     std::this_thread::sleep_for(1000ms);  // anything more would come now
     const auto events = receiver.events();
     INFO(describe(events));
@@ -477,14 +483,14 @@ TEST_CASE("chapter 13: a receiver that never answers blocks the queue, not the c
     for (int i = 0; i < 5; ++i) {
         const auto started = std::chrono::steady_clock::now();
         head_blob(client, digest, 1);
-        CHECK(std::chrono::steady_clock::now() - started < 500ms);
+        CHECK(ms(std::chrono::steady_clock::now() - started) < 500);
     }
     // The registry gives up on each POST after the endpoint's timeout (1 s) and tries again.
     REQUIRE(receiver.wait_for_deliveries(1 + 3, 8000ms));
     const auto deliveries = receiver.deliveries();
     const auto gap = deliveries[3].received_steady - deliveries[2].received_steady;
-    CHECK(gap >= 900ms);
-    CHECK(gap < 2500ms);
+    CHECK(ms(gap) >= 900);
+    CHECK(ms(gap) < 2500);
     const std::string first_id = deliveries[1].envelope["events"][0]["id"];
     for (std::size_t i = 1; i < deliveries.size(); ++i) {
         CHECK(deliveries[i].answered == 0);
