@@ -227,6 +227,15 @@ TEST_CASE("chapter 13: every push, pull, HEAD, mount and delete arrives as an ev
             actions.push_back(event.action);
             ids.insert(event.id);
             CHECK(event.user_agent == user_agent);
+            // The rest of what 2.8.2 sends: the request's id, address and host, an empty actor
+            // (no auth), the registry as source; a target's length repeats its size.
+            CHECK(event.raw.at("request").at("id").get<std::string>().size() == 36);
+            CHECK(event.raw.at("request").at("host") == registry->host_port());
+            CHECK(event.raw.at("request").at("addr").get<std::string>().starts_with("127.0.0.1:"));
+            CHECK(event.raw.at("actor") == nlohmann::json::object());
+            CHECK(event.raw.at("source").contains("addr"));
+            CHECK(event.raw.at("source").at("instanceID").get<std::string>().size() == 36);
+            if (event.raw["target"].contains("size")) CHECK(event.raw["target"].at("length") == event.raw["target"].at("size"));
             CHECK(event.latency.count() >= 0);
             CHECK(ms(event.latency) < 2000);
         }
@@ -283,6 +292,9 @@ TEST_CASE("chapter 13: every push, pull, HEAD, mount and delete arrives as an ev
         auto without_base = deltas;
         std::erase_if(without_base, [](const auto& entry) { return entry.first.starts_with("base "); });
         CHECK(without_base == recorded);
+        // The maintenance 503s the client saw were neither counted nor logged.
+        CHECK(select(to_registry, "GET", "/v2/").size() >= 2);
+        CHECK(std::none_of(deltas.begin(), deltas.end(), [](const auto& entry) { return entry.first.ends_with(" 503"); }));
         CHECK(deltas.at("manifest put 201") == 1);
         CHECK(deltas.at("blob_upload post 201") == 1);  // the mount
         CHECK(deltas.at("manifest delete 202") == 1);
