@@ -205,7 +205,14 @@ std::vector<ReceivedEvent> EventReceiver::events() const {
     std::vector<ReceivedEvent> events;
     for (std::size_t i = 0; i < all.size(); ++i) {
         if (all[i].answered != 200 || all[i].envelope.is_null()) continue;
-        for (ReceivedEvent& event : events_of(all[i].envelope, all[i].received)) {
+        // A POST that is no envelope of events stays in deliveries() only.
+        std::vector<ReceivedEvent> posted;
+        try {
+            posted = events_of(all[i].envelope, all[i].received);
+        } catch (const std::exception&) {
+            continue;
+        }
+        for (ReceivedEvent& event : posted) {
             event.delivery = i;
             events.push_back(std::move(event));
         }

@@ -74,7 +74,8 @@ public:
 
     /// Every POST so far, in the order received.
     std::vector<Delivery> deliveries() const;
-    /// The events of every POST answered 200, in order: what the receiver got.
+    /// The events of every POST answered 200, in order: what the receiver got. A POST whose
+    /// body is no envelope of events (see events_of) is left out here.
     std::vector<ReceivedEvent> events() const;
     /// Polls until events() holds at least `count` events or `timeout` passes; true if it does.
     bool wait_for_events(std::size_t count, std::chrono::milliseconds timeout) const;

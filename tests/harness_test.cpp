@@ -133,6 +133,12 @@ TEST_CASE("harness: the event receiver records what the registry POSTs, fails or
     CHECK(receiver.url() == url);
     CHECK(post() == 200);
     CHECK(receiver.wait_for_events(2, std::chrono::milliseconds(100)));
+    // A POST that is no envelope is kept as a delivery, and is no event.
+    CHECK(http.perform({.method = "POST", .url = receiver.url(), .body = "not json"}).status == 200);
+    CHECK(http.perform({.method = "POST", .url = receiver.url(), .body = R"({"events": 5})"}).status == 200);
+    CHECK(receiver.deliveries().size() == 5);
+    CHECK(receiver.deliveries()[3].envelope.is_null());
+    CHECK(receiver.events().size() == 2);
 
     // Hung: the POST arrives and is never answered; a client gives up on its own clock.
     receiver.set_mode(EventReceiver::Mode::never_answer);
@@ -140,7 +146,7 @@ TEST_CASE("harness: the event receiver records what the registry POSTs, fails or
     impatient.stall_timeout = std::chrono::seconds(1);
     wbclient::HttpClient waiting(impatient);
     CHECK_THROWS(waiting.perform({.method = "POST", .url = receiver.url(), .body = envelope}));
-    CHECK(receiver.deliveries().size() == 4);
+    CHECK(receiver.deliveries().size() == 6);
     CHECK(receiver.deliveries().back().answered == 0);
     CHECK(receiver.events().size() == 2);
 }
