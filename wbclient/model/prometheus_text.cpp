@@ -154,8 +154,9 @@ public:
     }
 
     // The rest of the line with backslash escapes undone: `escapable` lists the characters a
-    // backslash may precede besides 'n' (a line feed). Stops before `until`, if given.
-    std::string unescape(std::string_view escapable, char until, const char* what) {
+    // backslash may precede besides 'n' (a line feed). With `until`, stops after that
+    // character, which must come (a NUL byte is text like any other, not an end).
+    std::string unescape(std::string_view escapable, std::optional<char> until, const char* what) {
         std::string result;
         while (true) {
             if (at_end()) {
@@ -163,7 +164,7 @@ public:
                 return result;
             }
             const char c = text_[position_++];
-            if (c == until) return result;
+            if (until && c == *until) return result;
             if (c != '\\') {
                 result += c;
                 continue;
@@ -215,14 +216,15 @@ private:
         if (keyword != "HELP" && keyword != "TYPE") return;
         line.skip_blanks();
         if (line.at_end()) return;
+        const std::string_view written = line.rest();
         const std::string family(line.name(true));
         if (family.empty() || !(line.at_end() || is_blank(line.peek())))
-            line.fail("invalid metric name in " + std::string(keyword) + " comment: " + quoted(line.rest()));
+            line.fail("invalid metric name in " + std::string(keyword) + " comment: " + quoted(written));
         line.skip_blanks();
         if (line.at_end()) return;
         if (keyword == "HELP") {
             if (result_.help_of.contains(family)) line.fail("a second HELP line for " + quoted(family));
-            result_.help_of[family] = line.unescape("\\", 0, "the HELP text");
+            result_.help_of[family] = line.unescape("\\", std::nullopt, "the HELP text");
             return;
         }
         if (result_.type_of.contains(family)) line.fail("a second TYPE line for " + quoted(family));
