@@ -136,6 +136,9 @@ TEST_CASE("metrics text: escapes, special values, timestamps, blanks and the las
     CHECK(parse_metrics_text("x -Infinity").samples[0].value == -std::numeric_limits<double>::infinity());
     CHECK(std::isnan(parse_metrics_text("x nan").samples[0].value));
     CHECK(parse_metrics_text("x 1e-400").samples[0].value == 0);
+    CHECK(parse_metrics_text("x 0x1p-2000").samples[0].value == 0);
+    CHECK(parse_metrics_text("x 0.0001e-320").samples[0].value == 0);
+    CHECK(parse_metrics_text("x 100e306").samples[0].value == 1e308);
     // HELP or TYPE with no name, or a name and nothing else, is a comment, as in Go's parser.
     const MetricsText bare = parse_metrics_text("# HELP\n# TYPE x\n# HELP y\n");
     CHECK(bare.type_of.empty());
@@ -155,6 +158,7 @@ TEST_CASE("metrics text: a broken line is refused with its number and one line o
         {"a 1e400", "metrics line 1: the value '1e400' of 'a' is not a float"},
         {"a +NaN", "metrics line 1: the value '+NaN' of 'a' is not a float"},
         {"a 0x1", "metrics line 1: the value '0x1' of 'a' is not a float"},
+        {"a 0x1p2000", "metrics line 1: the value '0x1p2000' of 'a' is not a float"},
         {"a 1_000", "metrics line 1: the value '1_000' of 'a' is not a float"},
         {"a 1,5", "metrics line 1: the value '1,5' of 'a' is not a float"},
         {"a 1\r\n", "metrics line 1: the value '1?' of 'a' is not a float"},
