@@ -122,6 +122,12 @@ TEST_CASE("metrics text: escapes, special values, timestamps, blanks and the las
     // "#TYPE" counts as "# TYPE": as in Go's parser, the blanks after '#' are optional.
     CHECK(metrics.type_of.at("a") == "counter");
 
+    // A NUL byte is text like any other (fuzz/known/metrics_help_nul_byte: it once ended HELP).
+    using namespace std::string_literals;
+    const MetricsText nul = parse_metrics_text("# HELP n x\0y\nn{v=\"\0\"} 1\n"s);
+    CHECK(nul.help_of.at("n") == "x\0y"s);
+    CHECK(nul.samples.at(0).label("v") == "\0"s);
+
     CHECK(parse_metrics_text("").samples.empty());
     CHECK(parse_metrics_text("\n\n# only comments\n").samples.empty());
     // Go's strconv.ParseFloat: Inf and NaN in any case, "Infinity", an exponent that
@@ -130,6 +136,9 @@ TEST_CASE("metrics text: escapes, special values, timestamps, blanks and the las
     CHECK(parse_metrics_text("x -Infinity").samples[0].value == -std::numeric_limits<double>::infinity());
     CHECK(std::isnan(parse_metrics_text("x nan").samples[0].value));
     CHECK(parse_metrics_text("x 1e-400").samples[0].value == 0);
+    CHECK(parse_metrics_text("x 0x1p-2000").samples[0].value == 0);
+    CHECK(parse_metrics_text("x 0.0001e-320").samples[0].value == 0);
+    CHECK(parse_metrics_text("x 100e306").samples[0].value == 1e308);
     // HELP or TYPE with no name, or a name and nothing else, is a comment, as in Go's parser.
     const MetricsText bare = parse_metrics_text("# HELP\n# TYPE x\n# HELP y\n");
     CHECK(bare.type_of.empty());
@@ -149,6 +158,7 @@ TEST_CASE("metrics text: a broken line is refused with its number and one line o
         {"a 1e400", "metrics line 1: the value '1e400' of 'a' is not a float"},
         {"a +NaN", "metrics line 1: the value '+NaN' of 'a' is not a float"},
         {"a 0x1", "metrics line 1: the value '0x1' of 'a' is not a float"},
+        {"a 0x1p2000", "metrics line 1: the value '0x1p2000' of 'a' is not a float"},
         {"a 1_000", "metrics line 1: the value '1_000' of 'a' is not a float"},
         {"a 1,5", "metrics line 1: the value '1,5' of 'a' is not a float"},
         {"a 1\r\n", "metrics line 1: the value '1?' of 'a' is not a float"},
@@ -190,15 +200,20 @@ TEST_CASE("metrics text: a broken line is refused with its number and one line o
     CHECK(parse_error_of(long_name + " 1").size() < 120);
 }
 
-TEST_CASE("metrics text: hostile input costs memory in proportion to its size, no more", "[library][metrics]") {
-    // 100,000 labels on one line, and 100,000 one-line samples: both parse, in linear time.
+TEST_CASE("metrics text: 100,000 labels on one line, and 100,000 lines, parse in linear time",
+          "[library][metrics]") {
+    // The duplicate-label check is a set, not a scan of the labels before: a quadratic one
+    // would need 10^10 comparisons here, minutes instead of a fraction of a second (the bound
+    // below leaves room for a loaded machine).
     std::string labels = "a{";
     for (int i = 0; i < 100000; ++i) labels += "l" + std::to_string(i) + "=\"\",";
     labels += "} 1\n";
-    CHECK(parse_metrics_text(labels).samples.at(0).labels.size() == 100000);
     std::string lines;
     for (int i = 0; i < 100000; ++i) lines += "a 1\n";
+    const auto start = std::chrono::steady_clock::now();
+    CHECK(parse_metrics_text(labels).samples.at(0).labels.size() == 100000);
     CHECK(parse_metrics_text(lines).sum("a") == 100000);
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(20));
 }
 
 TEST_CASE("debug address: /metrics counts exactly the requests sent, /debug/health and /debug/vars answer",
@@ -223,7 +238,7 @@ TEST_CASE("debug address: /metrics counts exactly the requests sent, /debug/heal
     for (int i = 0; i < 3; ++i) client.ping();
     const Digest missing = digest_of("not pushed");
     for (int i = 0; i < 2; ++i) CHECK_FALSE(client.blob_size("watched", missing));
-    CHECK_THROWS_AS(list_tags(client, "unknown"), RegistryError);
+    CHECK(list_tags(client, "unknown").empty());  // 404 NAME_UNKNOWN, which list_tags reads as no tags
     REQUIRE(sent == std::vector<std::string>{"GET 200", "GET 200", "GET 200", "HEAD 404", "HEAD 404", "GET 404"});
 
     const MetricsText after = fetch_metrics(debug_http, debug);

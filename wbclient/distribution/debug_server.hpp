@@ -27,7 +27,7 @@ MetricsText fetch_metrics(HttpClient& http, const std::string& debug_url,
 nlohmann::json fetch_debug_vars(HttpClient& http, const std::string& debug_url);
 
 /// What /debug/health said: 200 and {} when every check passes, 503 and
-/// {"<check name>": "<error>", ...} when one fails.
+/// `{"<check name>": "<error>", ...}` when one fails.
 struct HealthReport {
     unsigned status = 0;
     nlohmann::json checks = nlohmann::json::object();

@@ -52,13 +52,17 @@ bool equals_lower(std::string_view text, std::string_view lower_word) {
                       [](char a, char b) { return (is_letter(a) ? (a | 0x20) : a) == b; });
 }
 
-// A decimal that from_chars called out of range: too large (Go: an error), or so small it
-// rounds to zero (Go: 0). Decided by the power of ten of its first significant digit.
-bool overflows(std::string_view digits) {
+// A number that from_chars called out of range: too large (Go: an error), or so small it
+// rounds to zero (Go: 0). Decided by the power of its first significant digit (of 10, or of 2
+// for a hexadecimal one) plus its exponent.
+bool overflows(std::string_view digits, bool hex) {
+    const auto is_mantissa_digit = [hex](char c) {
+        return is_digit(c) || (hex && ((c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')));
+    };
     long long power = 0, zeros_after_point = 0;
     bool point = false, significant = false;
     std::size_t i = 0;
-    for (; i < digits.size() && (is_digit(digits[i]) || digits[i] == '.'); ++i) {
+    for (; i < digits.size() && (is_mantissa_digit(digits[i]) || digits[i] == '.'); ++i) {
         if (digits[i] == '.') {
             point = true;
         } else if (!significant) {
@@ -69,13 +73,13 @@ bool overflows(std::string_view digits) {
         }
     }
     long long exponent = 0;
-    if (i + 1 < digits.size()) {  // 'e' or 'E', then an optional sign and digits (checked already)
+    if (i + 1 < digits.size()) {  // 'e' or 'p', then an optional sign and decimal digits (checked already)
         const bool negative = digits[i + 1] == '-';
         for (std::size_t k = i + 1; k < digits.size(); ++k)
             if (is_digit(digits[k])) exponent = std::min(exponent * 10 + (digits[k] - '0'), 1'000'000LL);
         if (negative) exponent = -exponent;
     }
-    return significant && power + exponent > 0;
+    return significant && power * (hex ? 4 : 1) + exponent > 0;
 }
 
 // strconv.ParseFloat(token, 64), which the format names: decimal with an optional sign, point
@@ -105,7 +109,7 @@ std::optional<double> parse_go_float(std::string_view token) {
     const auto [end, error] = std::from_chars(body.data(), body.data() + body.size(), value, format);
     if (end != body.data() + body.size()) return std::nullopt;
     if (error == std::errc::result_out_of_range) {
-        if (format == std::chars_format::hex || overflows(body)) return std::nullopt;
+        if (overflows(body, format == std::chars_format::hex)) return std::nullopt;
         value = 0;
     } else if (error != std::errc()) {
         return std::nullopt;
@@ -154,8 +158,9 @@ public:
     }
 
     // The rest of the line with backslash escapes undone: `escapable` lists the characters a
-    // backslash may precede besides 'n' (a line feed). Stops before `until`, if given.
-    std::string unescape(std::string_view escapable, char until, const char* what) {
+    // backslash may precede besides 'n' (a line feed). With `until`, stops after that
+    // character, which must come (a NUL byte is text like any other, not an end).
+    std::string unescape(std::string_view escapable, std::optional<char> until, const char* what) {
         std::string result;
         while (true) {
             if (at_end()) {
@@ -163,7 +168,7 @@ public:
                 return result;
             }
             const char c = text_[position_++];
-            if (c == until) return result;
+            if (until && c == *until) return result;
             if (c != '\\') {
                 result += c;
                 continue;
@@ -215,14 +220,15 @@ private:
         if (keyword != "HELP" && keyword != "TYPE") return;
         line.skip_blanks();
         if (line.at_end()) return;
+        const std::string_view written = line.rest();
         const std::string family(line.name(true));
         if (family.empty() || !(line.at_end() || is_blank(line.peek())))
-            line.fail("invalid metric name in " + std::string(keyword) + " comment: " + quoted(line.rest()));
+            line.fail("invalid metric name in " + std::string(keyword) + " comment: " + quoted(written));
         line.skip_blanks();
         if (line.at_end()) return;
         if (keyword == "HELP") {
             if (result_.help_of.contains(family)) line.fail("a second HELP line for " + quoted(family));
-            result_.help_of[family] = line.unescape("\\", 0, "the HELP text");
+            result_.help_of[family] = line.unescape("\\", std::nullopt, "the HELP text");
             return;
         }
         if (result_.type_of.contains(family)) line.fail("a second TYPE line for " + quoted(family));

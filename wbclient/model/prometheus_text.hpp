@@ -37,7 +37,7 @@ struct MetricsText {
     double sum(std::string_view name, const std::vector<std::pair<std::string, std::string>>& match = {}) const;
 };
 
-/// Text that breaks the format. what() is one line: "metrics line N: <reason>".
+/// Text that breaks the format. what() is one line: `metrics line N: <reason>`.
 class MetricsParseError : public std::runtime_error {
 public:
     MetricsParseError(std::size_t line, const std::string& reason);
@@ -49,10 +49,11 @@ private:
 };
 
 /// Parses `text` as the text exposition format 0.0.4, the grammar of Prometheus' own parser
-/// (expfmt's TextParser): `# HELP name text` (escapes \\ and \n), `# TYPE name type` (once
-/// per family, before its samples), other comments and blank lines skipped; blanks are spaces
-/// and tabs; label values escape \\, \" and \n and must be UTF-8; a value is a Go float
-/// (1.5e3, +Inf, -Inf, NaN, ...), a timestamp an int64. The last line needs no '\n'.
+/// (expfmt's TextParser): `# HELP name text` (escapes `\\` and `\n`), `# TYPE name type`
+/// (once per family, before its samples), other comments and blank lines skipped; blanks are
+/// spaces and tabs; label values escape `\\`, `\"` and `\n` and must be UTF-8; a value is a
+/// Go float (`1.5e3`, `+Inf`, `-Inf`, `NaN`, ...), a timestamp an int64. Lines end in a line
+/// feed, the last one may not.
 /// Throws MetricsParseError at the first line that breaks it. Memory grows with the input
 /// only (a few times its size), whatever the input is.
 MetricsText parse_metrics_text(std::string_view text);
