@@ -575,6 +575,8 @@ TEST_CASE("chapter 13: bad input gets a one-line error and a non-zero exit, and 
         const auto [status, body] = get(debug + request.target);
         return ScriptedResponse{.status = static_cast<unsigned>(status), .body = body};
     }));
+    // A registry whose configuration names no receiver: the events never come.
+    auto unwatched = start_registry({.role = "registry"}, workspace.path() / "unwatched", "native");
     const fs::path existing = workspace.path() / "already-there";
     std::ofstream(existing) << "x";
 
@@ -596,6 +598,8 @@ TEST_CASE("chapter 13: bad input gets a one-line error and a non-zero exit, and 
         {{"--debug", "http://" + garbage.host_port(), "--receiver", receiver.url(), "--maintenance-file", m, r}, "metrics line 1: "},
         {{"--debug", "http://" + stalled.host_port(), "--receiver", receiver.url(), "--maintenance-file", m, r},
          "the server stalled", false},
+        {{"--debug", unwatched->debug_url(), "--receiver", receiver.url(), "--maintenance-file", m, unwatched->host_port()},
+         "got no event for the delete within 15 s (it got 0): does the registry's notifications.endpoints name it?", false},
     };
     for (const auto& c : cases) {
         const ChapterRun run = run_chapter(program, c.args, workspace,
