@@ -5,7 +5,9 @@
 // UNSUPPORTED; its storage holds the blobs and scheduler-state.json with 7-day deadlines.
 // Beyond the program (which is only a client): the upstream stopped, a mirror started before
 // its upstream, and entries made to expire by editing the state file and restarting.
-// Native engine only: chapter 12 has no compose twin yet.
+// The first case runs on the engine WORKBOOK_ENGINE names, so compose.chapter12 runs it with
+// docker-compose.yml's mirror service; the others (tagged [native-only]) need what only the
+// native engine gives: a restart followed in the log file, the token server, a config edit.
 #include "busybox_image.hpp"
 #include "chapter_run.hpp"
 #include "protected_registries.hpp"
@@ -103,10 +105,11 @@ long status_of(wbclient::RegistryClient& client, const std::string& method, cons
 
 TEST_CASE("chapter 12: the first pull through the mirror reaches the upstream, the second only asks about the tag", "[chapter12]") {
     Workspace workspace("chapter12");
-    auto upstream = start_registry({.role = "upstream"}, workspace.path(), "native");
+    auto upstream = start_registry({.role = "upstream"}, workspace.path());
     wbclient::RegistryClient upstream_client(upstream->host_port());
     const Digest seeded = seed_busybox(upstream_client);
-    auto mirror = start_registry(mirror_of(*upstream), workspace.path(), "native");
+    auto mirror = start_registry(mirror_of(*upstream), workspace.path());
+    REQUIRE(mirror->engine() == engine_from_environment());
     const std::size_t skip = upstream->access_log().size();
 
     const ChapterRun run = run_chapter(program, {"--upstream-log", upstream->log_file().string(), "--mirror-storage",
@@ -192,7 +195,7 @@ TEST_CASE("chapter 12: the first pull through the mirror reaches the upstream, t
     }
 }
 
-TEST_CASE("chapter 12: with the upstream stopped, the mirror serves what it has and fails what it lacks", "[chapter12]") {
+TEST_CASE("chapter 12: with the upstream stopped, the mirror serves what it has and fails what it lacks", "[chapter12][native-only]") {
     Workspace workspace("chapter12-down");
     auto upstream = start_registry({.role = "upstream"}, workspace.path(), "native");
     wbclient::RegistryClient upstream_client(upstream->host_port());
@@ -222,7 +225,7 @@ TEST_CASE("chapter 12: with the upstream stopped, the mirror serves what it has 
                       Catch::Contains("does not answer; registry 2.8.2 would panic at start"));
 }
 
-TEST_CASE("chapter 12: the upstream moves the tag: the next pull by tag gets the new manifest, the old stays by digest", "[chapter12]") {
+TEST_CASE("chapter 12: the upstream moves the tag: the next pull by tag gets the new manifest, the old stays by digest", "[chapter12][native-only]") {
     Workspace workspace("chapter12-moved");
     auto upstream = start_registry({.role = "upstream"}, workspace.path(), "native");
     wbclient::RegistryClient upstream_client(upstream->host_port());
@@ -260,7 +263,7 @@ TEST_CASE("chapter 12: the upstream moves the tag: the next pull by tag gets the
     CHECK(count(upstream_requests(*upstream, skip), "GET", "/v2/library/busybox/manifests/" + before.manifest.str()) == 0);
 }
 
-TEST_CASE("chapter 12: an upstream that needs a login: proxy.username/password work with Bearer tokens, not with Basic", "[chapter12]") {
+TEST_CASE("chapter 12: an upstream that needs a login: proxy.username/password work with Bearer tokens, not with Basic", "[chapter12][native-only]") {
     Workspace workspace("chapter12-login");
     const ProtectedRegistries upstreams = start_protected_registries(workspace.path());
     const auto logged_in = [&](const RegistryInstance& registry) {
@@ -312,7 +315,7 @@ TEST_CASE("chapter 12: an upstream that needs a login: proxy.username/password w
     }
 }
 
-TEST_CASE("chapter 12: a mirror started before its upstream answers panics and exits 2", "[chapter12]") {
+TEST_CASE("chapter 12: a mirror started before its upstream answers panics and exits 2", "[chapter12][native-only]") {
     Workspace workspace("chapter12-panic");
     std::string dead;
     const RunResult result = start_mirror_without_upstream(workspace.path(), dead);
@@ -323,7 +326,7 @@ TEST_CASE("chapter 12: a mirror started before its upstream answers panics and e
                                            ": connect: connection refused"));
 }
 
-TEST_CASE("chapter 12: an expired entry is deleted (deletes enabled) or kept for ever (disabled)", "[chapter12]") {
+TEST_CASE("chapter 12: an expired entry is deleted (deletes enabled) or kept for ever (disabled)", "[chapter12][native-only]") {
     Workspace workspace("chapter12-expiry");
     auto upstream = start_registry({.role = "upstream"}, workspace.path(), "native");
     wbclient::RegistryClient upstream_client(upstream->host_port());
@@ -382,7 +385,7 @@ TEST_CASE("chapter 12: an expired entry is deleted (deletes enabled) or kept for
     }
 }
 
-TEST_CASE("chapter 12: bad input gets a one-line error and a non-zero exit", "[chapter12]") {
+TEST_CASE("chapter 12: bad input gets a one-line error and a non-zero exit", "[chapter12][native-only]") {
     Workspace workspace("chapter12-bad");
     auto upstream = start_registry({.role = "upstream"}, workspace.path(), "native");
     wbclient::RegistryClient upstream_client(upstream->host_port());

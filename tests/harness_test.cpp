@@ -4,6 +4,7 @@
 #include "registry_instance.hpp"
 #include "scripted_server.hpp"
 #include "scrub.hpp"
+#include "test_support.hpp"
 #include "workbook_paths.hpp"
 #include "workspace.hpp"
 
@@ -197,6 +198,34 @@ TEST_CASE("harness: registry_up (./workbook up) serves both registries, logs liv
     CHECK_FALSE(std::filesystem::exists(workspace.path() / "state" / "registry-up.pid"));
 }
 
+TEST_CASE("harness: registry_up --mirror (./workbook up --mirror) adds a pull-through cache of the upstream",
+          "[harness]") {
+    Workspace workspace("harness-up-mirror");
+    const std::string registry_port = std::to_string(free_loopback_port());
+    const std::string upstream_port = std::to_string(free_loopback_port());
+    const std::string mirror = "127.0.0.1:" + std::to_string(free_loopback_port());
+    RunningProgram up({(std::filesystem::path(paths::harness_dir) / "registry_up").string(), "--mirror",
+                       (workspace.path() / "state").string(), engine_from_environment(), registry_port,
+                       upstream_port, mirror.substr(mirror.find(':') + 1)});
+    REQUIRE(test_support::poll_until([&] { return up.output_so_far().find("follows") != std::string::npos; },
+                                     std::chrono::seconds(120)));
+    CHECK_THAT(up.output_so_far(), Catch::Contains("mirror    http://localhost:" + mirror.substr(mirror.find(':') + 1) +
+                                                   "  (a pull-through cache of the upstream"));
+    // busybox, which only the upstream was seeded with, comes through the mirror...
+    wbclient::RegistryClient client(mirror);
+    CHECK(client.get_manifest("library/busybox", "latest").parsed.layers.size() == 1);
+    // ...and it is a mirror, not a registry of its own: a push is refused.
+    wbclient::HttpClient http;
+    CHECK(http.perform({.method = "POST", .url = "http://" + mirror + "/v2/library/busybox/blobs/uploads/"}).status == 405);
+
+    up.send(SIGTERM);
+    const RunResult stopped = up.wait(std::chrono::seconds(120));
+    INFO(stopped.out << stopped.err);
+    CHECK_FALSE(stopped.timed_out);
+    CHECK(stopped.exit_code == 0);
+    CHECK_FALSE(wait_until_answering("http://" + mirror, 0.3));
+}
+
 TEST_CASE("harness: registry_up opens its ports only when ready: the first answer already finds busybox",
           "[harness]") {
     Workspace workspace("harness-up-ready");
@@ -241,12 +270,12 @@ TEST_CASE("harness: registry_up prints its usage for --help and takes no option 
     const std::string up = (std::filesystem::path(paths::harness_dir) / "registry_up").string();
     const RunResult help = run_program({up, "--help"}, {.working_directory = workspace.path()});
     CHECK(help.exit_code == 0);
-    CHECK_THAT(help.out, Catch::StartsWith("usage: registry_up <state-dir>"));
+    CHECK_THAT(help.out, Catch::StartsWith("usage: registry_up [--mirror] <state-dir>"));
     // Before, "--bogus" became a state folder named "--bogus" and two registries started.
     const RunResult bogus =
         run_program({up, "--bogus"}, {.working_directory = workspace.path(), .timeout = std::chrono::seconds(10)});
     CHECK_FALSE(bogus.timed_out);
     CHECK(bogus.exit_code == 1);
-    CHECK_THAT(bogus.err, Catch::StartsWith("usage: registry_up <state-dir>"));
+    CHECK_THAT(bogus.err, Catch::StartsWith("usage: registry_up [--mirror] <state-dir>"));
     CHECK(std::filesystem::is_empty(workspace.path()));
 }
