@@ -11,6 +11,7 @@
 #include "busybox_image.hpp"
 #include "chapter_run.hpp"
 #include "protected_registries.hpp"
+#include "redis_instance.hpp"
 #include "registry_instance.hpp"
 #include "test_support.hpp"
 
@@ -430,5 +431,78 @@ TEST_CASE("chapter 12: bad input gets a one-line error and a non-zero exit", "[c
         CHECK(usage.exit_code == 1);
         CHECK(is_one_line(usage.err));
         CHECK_THAT(usage.err, Catch::StartsWith("usage: ") && Catch::Contains("[--upstream-log FILE] [--mirror-storage DIR] [mirror]"));
+    }
+}
+
+TEST_CASE("chapter 12: distribution#2367: a blob two repositories share expires in one; with the inmemory cache the other gets a cut-off body",
+          "[chapter12][native-only]") {
+    Workspace workspace("chapter12-2367");
+    auto upstream = start_registry({.role = "upstream"}, workspace.path(), "native");
+    wbclient::RegistryClient upstream_client(upstream->host_port());
+    seed_busybox(upstream_client);
+    // The same image under a second name: every blob shared, as base layers are on Docker Hub.
+    const std::string other = "library/busybox-copy";
+    seed_busybox(upstream_client, other);
+    auto redis = start_redis(workspace.path(), {}, "native");
+
+    for (const bool with_redis : {false, true}) {
+        DYNAMIC_SECTION("storage.cache.blobdescriptor: " << (with_redis ? "redis" : "inmemory")) {
+            RegistrySpec spec = mirror_of(*upstream);
+            if (with_redis) spec = with_redis_cache(spec, *redis);
+            auto mirror = start_registry(spec, workspace.path() / (with_redis ? "redis" : "inmemory"), "native");
+            wbclient::RegistryClient client(mirror->host_port());
+            // Both repositories pulled through the mirror: one blob file, a link and a
+            // deadline in each repository.
+            const Mirrored mirrored = pull_through(client);
+            const wbclient::Descriptor& layer = mirrored.blobs.at(1);
+            for (const auto& blob : client.get_manifest(other, "latest").parsed.references()) {
+                std::string bytes;
+                client.fetch_blob(other, blob, [&](const char* data, std::size_t size) { bytes.append(data, size); });
+                REQUIRE(wbclient::digest_of(bytes) == blob.digest);
+            }
+            const std::string key = repository + "@" + layer.digest.str();
+            REQUIRE(stored(*mirror, mirrored.blobs));
+            REQUIRE(scheduled(*mirror, key));
+            REQUIRE(scheduled(*mirror, other + "@" + layer.digest.str()));
+
+            // The layer expires in library/busybox only (its deadline made the past, as in the
+            // expiry test), and is deleted: the one data file both repositories link to.
+            mirror->stop();
+            nlohmann::json state = scheduler_state(*mirror);
+            state[key]["ExpiryData"] = "2000-01-01T00:00:00Z";
+            std::ofstream(mirror->storage_root() / "scheduler-state.json", std::ios::trunc) << state.dump();
+            mirror->start();
+            REQUIRE(scheduled(*mirror, key, false));
+            CHECK_FALSE(fs::exists(mirror->blob_data(layer.digest)));
+            CHECK(fs::exists(mirror->storage_root() / "docker/registry/v2/repositories" / other / "_layers/sha256" /
+                             std::string(layer.digest.hex()) / "link"));
+
+            const std::string layer_uri = "/v2/" + other + "/blobs/" + layer.digest.str();
+            const std::size_t skip = upstream->access_log().size();
+            wbclient::Request head{.method = "HEAD", .url = client.url(other, "blobs/" + layer.digest.str())};
+            const wbclient::Response headed = client.http().perform(head);
+            CHECK(headed.status == 200);
+            CHECK(headed.headers.get("Content-Length").value_or("") == std::to_string(layer.size));
+            wbclient::Request get{.method = "GET", .url = head.url};
+            if (!with_redis) {
+                // The mirror still believes it holds the blob: 200 and the full length, then the
+                // connection closes with no body: "unexpected EOF" in Docker. Every time, until
+                // the mirror restarts, and the upstream is never asked.
+                for (int attempt = 0; attempt < 2; ++attempt)
+                    CHECK_THROWS_WITH(client.http().perform(get),
+                                      Catch::Contains("the server closed the connection before the whole body arrived"));
+                const auto seen = upstream_requests(*upstream, skip);
+                INFO("the upstream saw:\n" << summarize(seen));
+                CHECK(count(seen, "GET", layer_uri) == 0);
+                // A restart empties the in-memory cache: then the mirror fetches it again.
+                mirror->stop();
+                mirror->start();
+            }
+            const wbclient::Response fetched = client.http().perform(get);
+            CHECK(fetched.status == 200);
+            CHECK(wbclient::digest_of(fetched.body) == layer.digest);
+            CHECK(test_support::poll_until([&] { return count(upstream_requests(*upstream, skip), "GET", layer_uri) >= 1; },
+                                           std::chrono::milliseconds(5000)));
+        }
     }
 }
