@@ -27,9 +27,8 @@ void flatten(const nlohmann::json& patch, const std::string& prefix, nlohmann::j
         for (auto& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
         if (value.is_object()) flatten(value, name, environment);
         else if (value.is_string()) environment[name] = value.get<std::string>();
-        else if (value.is_array())
-            throw std::invalid_argument("the compose engine cannot pass the list " + name +
-                                        " as an environment variable");
+        // A list (notifications.endpoints) goes as one value, in JSON: the registry reads
+        // such a variable as YAML, of which JSON is a part.
         else environment[name] = value.dump();
     }
 }
@@ -37,11 +36,16 @@ void flatten(const nlohmann::json& patch, const std::string& prefix, nlohmann::j
 class ComposeRegistry final : public RegistryInstance {
 public:
     ComposeRegistry(const RegistrySpec& spec, const fs::path& workdir)
-        : compose_(compose_command()), service_(spec.role), directory_(workdir / spec.role),
+        : compose_(compose_command()),
+          service_(spec.host_network && spec.role == "registry" ? "registry-host-network" : spec.role),
+          directory_(workdir / spec.role),
           // The mirror joins its upstream's project (mirror_of) and leaves it running.
           owns_project_(spec.role != "mirror") {
-        if (service_ != "registry" && service_ != "upstream" && service_ != "mirror")
+        if (service_ != "registry" && service_ != "registry-host-network" && service_ != "upstream" &&
+            service_ != "mirror")
             throw std::invalid_argument("docker-compose.yml has no service '" + service_ + "'");
+        if (spec.host_network && spec.role != "registry")
+            throw std::invalid_argument("only the compose registry has a host-network service, not the " + spec.role);
         if (!owns_project_ && spec.compose_project.empty())
             throw std::invalid_argument(
                 "a compose mirror runs in its upstream's project: start it with mirror_of(upstream)");
@@ -54,12 +58,17 @@ public:
         port_ = spec.port ? spec.port : free_loopback_port();
         fs::create_directories(directory_ / "storage");
 
-        const std::string prefix = service_ == "registry" ? "REGISTRY"
-                                   : service_ == "upstream" ? "UPSTREAM"
-                                                            : "MIRROR";
+        const std::string prefix = spec.role == "registry" ? "REGISTRY"
+                                   : spec.role == "upstream" ? "UPSTREAM"
+                                                             : "MIRROR";
         environment_ = {{"REGISTRY_IMAGE", offline_image("REGISTRY_IMAGE", "build-registry-image")},
                         {prefix + "_PORT", std::to_string(port_)},
                         {prefix + "_DATA", (directory_ / "storage").string()}};
+        // The reader's registry publishes its debug address too (chapter 13).
+        if (spec.role == "registry") {
+            debug_port_ = free_loopback_port();
+            environment_["REGISTRY_DEBUG_PORT"] = std::to_string(debug_port_);
+        }
         nlohmann::json variables = nlohmann::json::object();
         flatten(spec.config_patch, "REGISTRY", variables);
         const nlohmann::json override_file = {
@@ -77,6 +86,10 @@ public:
             remove();
             port_ = free_loopback_port();
             environment_[prefix + "_PORT"] = std::to_string(port_);
+            if (debug_port_) {
+                debug_port_ = free_loopback_port();
+                environment_["REGISTRY_DEBUG_PORT"] = std::to_string(debug_port_);
+            }
             up = compose(up_args);
         }
         if (up.exit_code != 0) {
@@ -101,6 +114,9 @@ public:
     fs::path storage_root() const override { return directory_ / "storage"; }
     std::string engine() const override { return "compose"; }
     std::string compose_project() const override { return project_; }
+    std::string debug_url() const override {
+        return debug_port_ ? "http://127.0.0.1:" + std::to_string(debug_port_) : std::string();
+    }
 
     // The container's log is kept by Docker, not in a file here: `compose logs --follow`
     // copies it into one, from the first call on, for a program that reads it as it grows.
@@ -176,6 +192,7 @@ private:
     unsigned short port_ = 0;
     std::map<std::string, std::string> environment_;
     bool owns_project_ = true;
+    unsigned short debug_port_ = 0;
     mutable std::optional<RunningProgram> log_follower_;
 };
 

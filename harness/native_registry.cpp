@@ -59,6 +59,9 @@ public:
             if (spec.role == "upstream") config["storage"]["delete"]["enabled"] = false;
             config.merge_patch(spec.config_patch);
             upstream_url_ = config.contains("proxy") ? config["proxy"].value("remoteurl", "") : "";
+            // The debug address as configured (a patch may move or drop it).
+            const nlohmann::json debug = config["http"].value("debug", nlohmann::json::object());
+            debug_url_ = debug.contains("addr") ? "http://" + debug["addr"].get<std::string>() : "";
             // JSON is YAML: the registry reads this file as its config.yml.
             std::ofstream(config_file()) << config.dump(2) << '\n';
             wait_for_upstream();
@@ -78,6 +81,7 @@ public:
     fs::path storage_root() const override { return directory_ / "storage"; }
     fs::path log_file() const override { return directory_ / "registry.log"; }
     std::string engine() const override { return "native"; }
+    std::string debug_url() const override { return debug_url_; }
 
     void stop() override { end(SIGTERM); }
     void kill() override { end(SIGKILL); }
@@ -132,6 +136,7 @@ private:
     fs::path binary_;
     std::string upstream_url_;  // proxy.remoteurl, for a mirror
     unsigned short port_ = 0;
+    std::string debug_url_;
     bp::child child_;
 };
 

@@ -27,6 +27,10 @@ struct RegistrySpec {
     unsigned short port = 0;
     /// The compose project name; empty for a unique one starting with Workspace::prefix().
     std::string compose_project;
+    /// compose, role "registry" only: run docker-compose.yml's `registry-host-network` service,
+    /// which shares this machine's network, so that the registry reaches servers on loopback
+    /// (chapter 13's notification receiver). The native engine is on this machine anyway.
+    bool host_network = false;
 };
 
 /// One running registry. Destroying it stops it and everything it started.
@@ -53,6 +57,9 @@ public:
     virtual std::string engine() const = 0;
     /// The compose project it runs in; empty for other engines.
     virtual std::string compose_project() const { return {}; }
+    /// "http://127.0.0.1:<port>" of its debug address (/metrics, /debug/health, /debug/vars);
+    /// empty where it has none this machine can reach.
+    virtual std::string debug_url() const { return {}; }
     /// A clean shutdown (SIGTERM). The storage and the log are kept for start() and for
     /// inspection; everything is removed when the instance is destroyed.
     virtual void stop() = 0;

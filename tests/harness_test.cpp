@@ -45,6 +45,35 @@ TEST_CASE("harness: two registries run side by side, each with its own port and 
     CHECK(wait_until_answering(second->url(), 0.5));
 }
 
+TEST_CASE("harness: a registry's notifications reach a server on loopback, and its debug address answers", "[harness]") {
+    Workspace workspace("harness-notify");
+    ScriptedServer receiver([](const std::string&, const std::string&) { return ScriptedResponse{.status = 200}; });
+    // A list in the config (notifications.endpoints), and, on compose, the registry on this
+    // machine's network: a container on the project's network cannot reach our loopback.
+    auto registry = start_registry({.role = "registry",
+                                    .config_patch = {{"notifications",
+                                                      {{"endpoints",
+                                                        {{{"name", "harness"},
+                                                          {"url", "http://" + receiver.host_port() + "/events"},
+                                                          {"timeout", "1s"},
+                                                          {"threshold", 3},
+                                                          {"backoff", "1s"}}}}}}},
+                                    .host_network = true},
+                                   workspace.path());
+    wbclient::RegistryClient client(registry->host_port());
+    seed_busybox(client, "notified");
+    CHECK(test_support::poll_until([&] {
+        const auto requests = receiver.requests();
+        return std::count(requests.begin(), requests.end(), "POST /events") >= 1;
+    }, std::chrono::seconds(15)));
+
+    REQUIRE_FALSE(registry->debug_url().empty());
+    wbclient::HttpClient http;
+    const auto health = http.perform({.method = "GET", .url = registry->debug_url() + "/debug/health"});
+    CHECK(health.status == 200);
+    CHECK(health.body == "{}");
+}
+
 TEST_CASE("harness: a native registry is stopped when its owner goes away", "[harness]") {
     Workspace workspace("harness-stop");
     std::string url;
