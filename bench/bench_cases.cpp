@@ -524,6 +524,11 @@ MirrorResult BenchRunner::run_mirror(const BenchImage& image, unsigned reps, boo
         logged = upstream->access_log().size();
         pull(result.cached, mirror->host_port(), "second pull through the mirror");
         served = upstream_served(logged);
+        const auto log = upstream->access_log();
+        result.cached_upstream_seen.clear();
+        for (std::size_t i = logged; i < log.size(); ++i)
+            result.cached_upstream_seen.push_back(log[i].method + " " + log[i].path() + " " +
+                                                  std::to_string(log[i].status));
         result.cached_upstream_requests.push_back(served.first);
         result.cached_upstream_blob_gets.push_back(served.second);
         if (served.second != 0)

@@ -56,6 +56,8 @@ struct MirrorResult {
     std::vector<unsigned> cached_upstream_blob_gets;
     /// Every request the upstream answered during each cached pull (the freshness check).
     std::vector<unsigned> cached_upstream_requests;
+    /// Those requests of the last cached pull, "HEAD /v2/.../manifests/latest 200" and so on.
+    std::vector<std::string> cached_upstream_seen;
     /// How long each cold pull's mirror went on storing blobs after our pull had ended.
     std::vector<double> store_lag_seconds;
 };

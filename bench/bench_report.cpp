@@ -110,14 +110,17 @@ std::string mirror_section(const MirrorResult& mirror) {
         out << format("  %-37s %6.0f MB/s %11s %7.3f s  %5.2fx the direct pull's time\n",
                       labels[i], s.median_mbps, range.c_str(), s.median_s, s.median_s / direct_s);
     }
+    std::string seen;
+    for (const auto& request : mirror.cached_upstream_seen)
+        seen += (seen.empty() ? "" : ", ") + request;
     out << format("  the upstream served, by its log: %s blob GETs per cold pull (for %zu blobs), "
-                  "%s per cached pull\n  (%s requests in all per cached pull); the mirror went on "
-                  "storing for %.2f s (median) after a cold pull ended\n",
-                  range_of(mirror.cold_upstream_blob_gets).c_str(),
-                  mirror.blob_count,
+                  "%s per cached pull;\n  the mirror had stored every blob %.2f s (median) after "
+                  "a cold pull ended\n",
+                  range_of(mirror.cold_upstream_blob_gets).c_str(), mirror.blob_count,
                   range_of(mirror.cached_upstream_blob_gets).c_str(),
-                  range_of(mirror.cached_upstream_requests).c_str(),
-                  median(mirror.store_lag_seconds));
+                  median(mirror.store_lag_seconds))
+        << format("  all the upstream saw of a cached pull (%s requests): %s\n",
+                  range_of(mirror.cached_upstream_requests).c_str(), seen.c_str());
     return out.str();
 }
 
