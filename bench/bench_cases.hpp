@@ -100,7 +100,8 @@ public:
     /// Our push and verified pull of a big image, for their peak RSS.
     BigLayerResult run_big_layer(const BenchImage& image);
     /// The mirror case, `reps` times: direct, cold (a fresh mirror, empty storage) and cached
-    /// pulls interleaved within a repetition, from one seeded upstream.
+    /// pulls interleaved within a repetition (the direct one first or last in turn), from one
+    /// seeded upstream.
     MirrorResult run_mirror(const BenchImage& image, unsigned reps, bool progress);
 
 private:
