@@ -58,6 +58,12 @@ public:
             // Like Docker Hub, the upstream does not let clients delete through the API.
             if (spec.role == "upstream") config["storage"]["delete"]["enabled"] = false;
             config.merge_patch(spec.config_patch);
+            // As configured, so a spec that moves or drops the debug address is followed.
+            const auto debug = config["http"].value("debug", nlohmann::json::object());
+            const std::string debug_addr = debug.is_object() ? debug.value("addr", "") : "";
+            debug_url_ = debug_addr.empty() ? ""
+                         : debug_addr.front() == ':' ? "http://127.0.0.1" + debug_addr  // every interface
+                                                     : "http://" + debug_addr;
             upstream_url_ = config.contains("proxy") ? config["proxy"].value("remoteurl", "") : "";
             // The debug address as configured (a patch may move or drop it).
             const nlohmann::json debug = config["http"].value("debug", nlohmann::json::object());
@@ -80,6 +86,7 @@ public:
     std::string log() const override { return read_whole_file(directory_ / "registry.log"); }
     fs::path storage_root() const override { return directory_ / "storage"; }
     fs::path log_file() const override { return directory_ / "registry.log"; }
+    std::string debug_url() const override { return debug_url_; }
     std::string engine() const override { return "native"; }
     std::string debug_url() const override { return debug_url_; }
 
@@ -135,6 +142,7 @@ private:
     fs::path directory_;
     fs::path binary_;
     std::string upstream_url_;  // proxy.remoteurl, for a mirror
+    std::string debug_url_;     // http.debug.addr as a URL, "" without one
     unsigned short port_ = 0;
     std::string debug_url_;
     bp::child child_;

@@ -53,6 +53,9 @@ public:
         const std::string hex(digest.hex());
         return storage_root() / "docker/registry/v2/blobs/sha256" / hex.substr(0, 2) / hex / "data";
     }
+    /// "http://127.0.0.1:<port>" of its debug address (http.debug.addr: /metrics,
+    /// /debug/health, /debug/vars); "" where the engine does not publish one.
+    virtual std::string debug_url() const { return {}; }
     /// Which engine runs it: "native", "compose" or "external".
     virtual std::string engine() const = 0;
     /// The compose project it runs in; empty for other engines.
