@@ -65,9 +65,6 @@ public:
                          : debug_addr.front() == ':' ? "http://127.0.0.1" + debug_addr  // every interface
                                                      : "http://" + debug_addr;
             upstream_url_ = config.contains("proxy") ? config["proxy"].value("remoteurl", "") : "";
-            // The debug address as configured (a patch may move or drop it).
-            const nlohmann::json debug = config["http"].value("debug", nlohmann::json::object());
-            debug_url_ = debug.contains("addr") ? "http://" + debug["addr"].get<std::string>() : "";
             // JSON is YAML: the registry reads this file as its config.yml.
             std::ofstream(config_file()) << config.dump(2) << '\n';
             wait_for_upstream();
@@ -88,7 +85,6 @@ public:
     fs::path log_file() const override { return directory_ / "registry.log"; }
     std::string debug_url() const override { return debug_url_; }
     std::string engine() const override { return "native"; }
-    std::string debug_url() const override { return debug_url_; }
 
     void stop() override { end(SIGTERM); }
     void kill() override { end(SIGKILL); }
@@ -144,7 +140,6 @@ private:
     std::string upstream_url_;  // proxy.remoteurl, for a mirror
     std::string debug_url_;     // http.debug.addr as a URL, "" without one
     unsigned short port_ = 0;
-    std::string debug_url_;
     bp::child child_;
 };
 

@@ -60,9 +60,6 @@ public:
     virtual std::string engine() const = 0;
     /// The compose project it runs in; empty for other engines.
     virtual std::string compose_project() const { return {}; }
-    /// "http://127.0.0.1:<port>" of its debug address (/metrics, /debug/health, /debug/vars);
-    /// empty where it has none this machine can reach.
-    virtual std::string debug_url() const { return {}; }
     /// A clean shutdown (SIGTERM). The storage and the log are kept for start() and for
     /// inspection; everything is removed when the instance is destroyed.
     virtual void stop() = 0;
