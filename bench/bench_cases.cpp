@@ -12,6 +12,7 @@
 #include <set>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 namespace bench {
 namespace fs = std::filesystem;
@@ -177,10 +178,11 @@ double median_of(std::vector<double> values) {
 
 }  // namespace
 
-FreshRegistry::FreshRegistry(const fs::path& directory) : directory_(directory) {
+FreshRegistry::FreshRegistry(const fs::path& directory, const harness::RegistrySpec& spec)
+    : directory_(directory) {
     fs::create_directories(directory_);
     // Always the native engine: the benchmark measures the registry binary, not Docker.
-    instance_ = harness::start_registry({.role = "registry"}, directory_, "native");
+    instance_ = harness::start_registry(spec, directory_, "native");
 }
 
 FreshRegistry::~FreshRegistry() {
@@ -210,8 +212,8 @@ BenchRunner::BenchRunner(fs::path work, fs::path transfer_program)
         {"TMPDIR", (config / "tmp").string()}};
 }
 
-std::unique_ptr<FreshRegistry> BenchRunner::fresh_registry() {
-    return std::make_unique<FreshRegistry>(next_folder("registry"));
+std::unique_ptr<FreshRegistry> BenchRunner::fresh_registry(const harness::RegistrySpec& spec) {
+    return std::make_unique<FreshRegistry>(next_folder(spec.role), spec);
 }
 
 // A new repository name for every run: skopeo remembers where it saw blobs (its blob info
@@ -429,6 +431,113 @@ BigLayerResult BenchRunner::run_big_layer(const BenchImage& image) {
     result.pull = ours("the big pull", {"pull", reference, folder.string()});
     check_layout(folder, image, "the big pull");
     fs::remove_all(folder);
+    return result;
+}
+
+namespace {
+
+// A mirror answers a blob it lacks from the upstream while a second fetch of its own stores
+// the blob in the background (registry 2.8.2's proxy blob store), so our pull can end before
+// the mirror has kept everything. Waits until every blob's data and the repository's link to
+// it are on the mirror's disk; the registry moves a finished upload into place, so a data
+// file there is whole.
+void wait_until_stored(const harness::RegistryInstance& mirror, const std::string& repository,
+                       const BenchImage& image) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    const fs::path layers =
+        mirror.storage_root() / "docker/registry/v2/repositories" / repository / "_layers/sha256";
+    const auto stored = [&](const wbclient::Descriptor& blob) {
+        std::error_code error;
+        return fs::file_size(mirror.blob_data(blob.digest), error) == blob.size && !error &&
+               fs::exists(layers / std::string(blob.digest.hex()) / "link", error);
+    };
+    while (!std::all_of(image.blobs.begin(), image.blobs.end(), stored)) {
+        if (std::chrono::steady_clock::now() > deadline)
+            throw std::runtime_error("the mirror had not stored every blob 120 s after the pull");
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+}
+
+}  // namespace
+
+MirrorResult BenchRunner::run_mirror(const BenchImage& image, unsigned reps, bool progress) {
+    MirrorResult result;
+    result.blob_count = image.blobs.size();
+    result.direct.case_name = "mirror: direct pull from the upstream";
+    result.cold.case_name = "mirror: first pull through a fresh mirror (cold)";
+    result.cached.case_name = "mirror: second pull through the mirror (cached)";
+    for (Measurement* m : {&result.direct, &result.cold, &result.cached}) {
+        m->case_number = 5;
+        m->tool = "ours";
+        m->bytes = image.total_bytes();
+    }
+    // The upstream plays Docker Hub: seeded once; pulls change nothing there.
+    const auto upstream = fresh_registry({.role = "upstream"});
+    const std::string repository = next_repository();
+    seed(*upstream, image, repository);
+    const std::string image_path = "/" + repository + ":" + image.tag;
+
+    const auto pull = [&](Measurement& into, const std::string& registry, const std::string& what) {
+        const fs::path folder = next_folder("pulled");
+        const TimedRun run = ours(what, {"pull", registry + image_path, folder.string()});
+        check_layout(folder, image, what);
+        fs::remove_all(folder);
+        into.seconds.push_back(run.seconds);
+        into.peak_rss_kib.push_back(run.peak_rss_kib);
+        if (progress) std::cerr << "  mirror, " << what << ": " << run.seconds << " s\n";
+    };
+    // What the upstream answered from its log line number `from` on: every request, and the
+    // blob GETs among them.
+    const std::string blobs_path = "/v2/" + repository + "/blobs/";
+    const auto upstream_served = [&](std::size_t from) {
+        const auto log = upstream->access_log();
+        unsigned requests = 0, blob_gets = 0;
+        for (std::size_t i = from; i < log.size(); ++i, ++requests)
+            if (log[i].method == "GET" && log[i].path().starts_with(blobs_path)) ++blob_gets;
+        return std::pair{requests, blob_gets};
+    };
+
+    for (unsigned rep = 0; rep < reps; ++rep) {
+        // The direct pull goes first in even repetitions and last in odd ones, so neither
+        // side of the comparison always runs first.
+        if (rep % 2 == 0) pull(result.direct, upstream->host_port(), "direct pull from the upstream");
+
+        // Cold: a new mirror with empty storage every repetition, so it must fetch everything,
+        // as a mirror does the first time anyone pulls an image through it.
+        const auto mirror = fresh_registry(harness::mirror_of(upstream->instance()));
+        std::size_t logged = upstream->access_log().size();
+        pull(result.cold, mirror->host_port(), "first pull through a fresh mirror");
+        const auto pulled = std::chrono::steady_clock::now();
+        wait_until_stored(mirror->instance(), repository, image);
+        result.store_lag_seconds.push_back(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - pulled).count());
+        // The upstream logs a GET once its last byte is sent, an instant after the mirror has
+        // it: read the count until it holds still.
+        auto served = upstream_served(logged);
+        for (int settle = 0; settle < 20; ++settle) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            const auto again = upstream_served(logged);
+            if (again == served && settle >= 2) break;
+            served = again;
+        }
+        result.cold_upstream_blob_gets.push_back(served.second);
+
+        // Cached: the same mirror again, now holding every blob and the manifest.
+        logged = upstream->access_log().size();
+        pull(result.cached, mirror->host_port(), "second pull through the mirror");
+        served = upstream_served(logged);
+        const auto log = upstream->access_log();
+        result.cached_upstream_seen.clear();
+        for (std::size_t i = logged; i < log.size(); ++i)
+            result.cached_upstream_seen.push_back(log[i].method + " " + log[i].path() + " " +
+                                                  std::to_string(log[i].status));
+        result.cached_upstream_requests.push_back(served.first);
+        result.cached_upstream_blob_gets.push_back(served.second);
+        if (served.second != 0)
+            throw std::runtime_error("the cached pull through the mirror made the upstream serve " +
+                                     std::to_string(served.second) + " blob(s)");
+        if (rep % 2 == 1) pull(result.direct, upstream->host_port(), "direct pull from the upstream");
+    }
     return result;
 }
 

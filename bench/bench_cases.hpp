@@ -1,5 +1,6 @@
 // The four cases of issue 7, each done by our library, by skopeo and by parallel curl (the
-// bound), on fresh registries; plus the HEAD cost and peak RSS on a 1 GiB layer.
+// bound), on fresh registries; plus the HEAD cost, peak RSS on a 1 GiB layer and issue 14's
+// pulls through a mirror.
 #pragma once
 
 #include "timed_process.hpp"
@@ -41,6 +42,26 @@ struct HeadsResult {
     double registry_per_request_ms = 0;
 };
 
+/// Issue 14's mirror case: our verified pull of the image straight from the upstream, through a
+/// mirror that has nothing yet (cold: it fetches from the upstream while it serves), and
+/// through the same mirror again (cached). Report-only: the issue sets no goal.
+struct MirrorResult {
+    Measurement direct;
+    Measurement cold;
+    Measurement cached;
+    std::size_t blob_count = 0;  ///< the image's config and layers
+    /// Blob GETs the upstream answered (its own log) for each cold and each cached pull,
+    /// counted once the mirror had stored every blob.
+    std::vector<unsigned> cold_upstream_blob_gets;
+    std::vector<unsigned> cached_upstream_blob_gets;
+    /// Every request the upstream answered during each cached pull (the freshness check).
+    std::vector<unsigned> cached_upstream_requests;
+    /// Those requests of the last cached pull, "HEAD /v2/.../manifests/latest 200" and so on.
+    std::vector<std::string> cached_upstream_seen;
+    /// How long each cold pull's mirror went on storing blobs after our pull had ended.
+    std::vector<double> store_lag_seconds;
+};
+
 struct BigLayerResult {
     std::uint64_t bytes = 0;
     TimedRun push;
@@ -50,7 +71,8 @@ struct BigLayerResult {
 /// A registry of our own for one run, with its folder; both gone on destruction.
 class FreshRegistry {
 public:
-    explicit FreshRegistry(const std::filesystem::path& directory);
+    explicit FreshRegistry(const std::filesystem::path& directory,
+                           const harness::RegistrySpec& spec = {.role = "registry"});
     ~FreshRegistry();
     FreshRegistry(const FreshRegistry&) = delete;
     FreshRegistry& operator=(const FreshRegistry&) = delete;
@@ -58,6 +80,7 @@ public:
     std::string url() const { return instance_->url(); }
     /// The requests the registry finished, from its own log.
     std::vector<harness::ObservedExchange> access_log() const { return instance_->access_log(); }
+    const harness::RegistryInstance& instance() const { return *instance_; }
 
 private:
     std::filesystem::path directory_;
@@ -76,9 +99,14 @@ public:
     HeadsResult run_heads(const BenchImage& image, unsigned count, unsigned reps);
     /// Our push and verified pull of a big image, for their peak RSS.
     BigLayerResult run_big_layer(const BenchImage& image);
+    /// The mirror case, `reps` times: direct, cold (a fresh mirror, empty storage) and cached
+    /// pulls interleaved within a repetition (the direct one first or last in turn), from one
+    /// seeded upstream.
+    MirrorResult run_mirror(const BenchImage& image, unsigned reps, bool progress);
 
 private:
-    std::unique_ptr<FreshRegistry> fresh_registry();
+    std::unique_ptr<FreshRegistry> fresh_registry(
+        const harness::RegistrySpec& spec = {.role = "registry"});
     std::string next_repository();
     std::filesystem::path next_folder(const std::string& what);
     TimedRun checked(const std::string& what, const std::vector<std::string>& argv);

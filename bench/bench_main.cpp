@@ -2,9 +2,11 @@
 // within one, each by our library (workbook_transfer), skopeo and parallel curl (the bound),
 // on fresh native registries; the table, CSV and chart go to the output folder.
 //
-// Usage: bench_driver [--reps N] [--suite-times] [output-folder]   (the full run)
-//        bench_driver --quick [--reps N] <output-folder>          (4 x 8 MiB, for the book)
-// e.g.   bench_driver --reps 5 build/bench
+// Usage: bench_driver [--reps N] [--suite-times] [--only PARTS] [output-folder]   (the full run)
+//        bench_driver --quick [--reps N] [--only PARTS] <output-folder>  (4 x 8 MiB, for the book)
+// PARTS: a comma-separated list of transfers (cases 1-4), heads, big (peak RSS on 1 GiB) and
+// mirror (pulls through a pull-through cache); the full run has all four, the quick run the
+// first two. e.g. bench_driver --reps 5 build/bench; bench_driver --only mirror build/bench-mirror
 #include "bench_cases.hpp"
 #include "bench_report.hpp"
 #include "workload.hpp"
@@ -20,6 +22,7 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -31,16 +34,39 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* usage =
-    "usage: bench_driver [--reps N] [--suite-times] [output-folder] | "
-    "bench_driver --quick [--reps N] <output-folder>";
+    "usage: bench_driver [--reps N] [--suite-times] [--only PARTS] [output-folder] | "
+    "bench_driver --quick [--reps N] [--only PARTS] <output-folder>; PARTS: a comma-separated "
+    "list of transfers, heads, big, mirror";
+
+const std::set<std::string> all_parts = {"transfers", "heads", "big", "mirror"};
 
 struct Options {
     bool quick = false;
     unsigned reps = 3;
     bool reps_given = false;
     bool suite_times = false;
+    std::set<std::string> only;  ///< empty: the run's usual parts
     fs::path output = WORKBOOK_BENCH_OUTPUT;
+
+    bool runs(const std::string& part) const {
+        if (!only.empty()) return only.contains(part);
+        return !quick || part == "transfers" || part == "heads";
+    }
 };
+
+std::set<std::string> parse_parts(const std::string& list) {
+    std::set<std::string> parts;
+    std::istringstream items(list);
+    std::string part;
+    while (std::getline(items, part, ','))
+        if (!all_parts.contains(part))
+            throw std::invalid_argument("--only takes transfers, heads, big or mirror, not '" +
+                                        part + "'");
+        else
+            parts.insert(part);
+    if (parts.empty()) throw std::invalid_argument("--only needs at least one part");
+    return parts;
+}
 
 Options parse_options(const std::vector<std::string>& args) {
     Options options;
@@ -51,6 +77,9 @@ Options parse_options(const std::vector<std::string>& args) {
             options.quick = true;
         } else if (arg == "--suite-times") {
             options.suite_times = true;
+        } else if (arg == "--only") {
+            if (i + 1 == args.size()) throw std::invalid_argument(std::string("--only needs a list; ") + usage);
+            options.only = parse_parts(args[++i]);
         } else if (arg == "--reps") {
             if (i + 1 == args.size()) throw std::invalid_argument("--reps needs a number");
             const std::string& value = args[++i];
@@ -184,11 +213,20 @@ int main(int argc, char** argv) try {
     bench::BenchReport report;
     report.quick = options.quick;
     report.header = header(options, image, layers, layer_bytes);
-    say("Cases 1-4, " + std::to_string(options.reps) + " repetition(s), every tool");
-    report.measurements = runner.run_cases(image, options.reps, !options.quick);
-    say("100 HEADs on one connection");
-    report.heads = runner.run_heads(image, 100, std::max(3u, options.reps));
-    if (!options.quick) {
+    if (options.runs("transfers")) {
+        say("Cases 1-4, " + std::to_string(options.reps) + " repetition(s), every tool");
+        report.measurements = runner.run_cases(image, options.reps, !options.quick);
+    }
+    if (options.runs("heads")) {
+        say("100 HEADs on one connection");
+        report.heads = runner.run_heads(image, 100, std::max(3u, options.reps));
+    }
+    if (options.runs("mirror")) {
+        say("Pulls through a mirror, " + std::to_string(options.reps) +
+            " repetition(s): direct, cold, cached");
+        report.mirror = runner.run_mirror(image, options.reps, !options.quick);
+    }
+    if (options.runs("big")) {
         say("Peak RSS on a 1 GiB single-layer image");
         fs::remove_all(image.layout);
         const bench::BenchImage big = bench::generate_image(work / "big-layout", 1, 1ull << 30, 8);
@@ -200,10 +238,13 @@ int main(int argc, char** argv) try {
     const std::string text = bench::format_report(report);
     write_file(options.output / "results.txt", text);
     write_file(options.output / "results.csv", bench::format_csv(report));
-    bench::draw_chart(report, options.output, options.quick);
+    // The chart shows cases 1-4 by every tool; a run without them has none.
+    const bool chart = !report.measurements.empty();
+    if (chart) bench::draw_chart(report, options.output, options.quick);
     fs::remove_all(work);
     std::cout << text << "\nWritten in " << options.output.string() << ": results.txt, "
-              << "results.csv, " << (options.quick ? "" : "chart.png, ") << "chart.svg\n";
+              << "results.csv" << (!chart ? "" : options.quick ? ", chart.svg" : ", chart.png, chart.svg")
+              << '\n';
     return EXIT_SUCCESS;
 } catch (const std::exception& error) {
     std::cerr << "bench_driver: " << error.what() << '\n';

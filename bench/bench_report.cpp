@@ -87,34 +87,77 @@ std::string ratio_aim(const BenchReport& report, int number, const std::string& 
                       .c_str());
 }
 
+std::string range_of(const std::vector<unsigned>& counts) {
+    if (counts.empty()) return "-";
+    const auto [low, high] = std::minmax_element(counts.begin(), counts.end());
+    return *low == *high ? std::to_string(*low)
+                         : std::to_string(*low) + "-" + std::to_string(*high);
+}
+
+// Issue 14's mirror case: report-only rows, like the HEAD cost and the peak RSS above them.
+std::string mirror_section(const MirrorResult& mirror) {
+    std::ostringstream out;
+    out << format("\nPulls through a mirror (proxy.remoteurl), ours, verified pull, median of %zu; "
+                  "report only, no goal:\n",
+                  mirror.direct.seconds.size());
+    const double direct_s = summarize(mirror.direct).median_s;
+    const char* labels[] = {"direct from the upstream", "first through a fresh mirror (cold)",
+                            "again through the mirror (cached)"};
+    const Measurement* rows[] = {&mirror.direct, &mirror.cold, &mirror.cached};
+    for (int i = 0; i < 3; ++i) {
+        const Summary s = summarize(*rows[i]);
+        const std::string range = format("(%.0f-%.0f)", s.min_mbps, s.max_mbps);
+        out << format("  %-37s %6.0f MB/s %11s %7.3f s  %5.2fx the direct pull's time\n",
+                      labels[i], s.median_mbps, range.c_str(), s.median_s, s.median_s / direct_s);
+    }
+    std::string seen;
+    for (const auto& request : mirror.cached_upstream_seen)
+        seen += (seen.empty() ? "" : ", ") + request;
+    out << format("  the upstream served, by its log: %s blob GETs per cold pull (for %zu blobs), "
+                  "%s per cached pull;\n  the mirror had stored every blob %.2f s (median) after "
+                  "a cold pull ended\n",
+                  range_of(mirror.cold_upstream_blob_gets).c_str(), mirror.blob_count,
+                  range_of(mirror.cached_upstream_blob_gets).c_str(),
+                  median(mirror.store_lag_seconds))
+        << format("  all the upstream saw of a cached pull (%s requests): %s\n",
+                  range_of(mirror.cached_upstream_requests).c_str(), seen.c_str());
+    return out.str();
+}
+
 }  // namespace
 
 std::string format_report(const BenchReport& report) {
     std::ostringstream out;
     out << report.header << '\n';
-    out << format("%-28s %-7s %8s %15s %9s %8s %7s %9s\n", "case", "tool", "MB/s", "(min-max)",
-                  "median s", "x skopeo", "x curl", "peak RSS");
-    for (const auto& m : report.measurements) {
-        const Summary s = summarize(m);
-        const std::string range = format("(%.0f-%.0f)", s.min_mbps, s.max_mbps);
-        out << format("%d %-26s %-7s %8.0f %15s %9.3f %8.2f %7.2f %5.1f MiB\n", m.case_number,
-                      m.case_name.c_str(), m.tool.c_str(), s.median_mbps, range.c_str(),
-                      s.median_s, ratio(report, m.case_number, m.tool, "skopeo"),
-                      ratio(report, m.case_number, m.tool, "curl"), s.rss_mib);
+    if (!report.measurements.empty()) {
+        out << format("%-28s %-7s %8s %15s %9s %8s %7s %9s\n", "case", "tool", "MB/s",
+                      "(min-max)", "median s", "x skopeo", "x curl", "peak RSS");
+        for (const auto& m : report.measurements) {
+            const Summary s = summarize(m);
+            const std::string range = format("(%.0f-%.0f)", s.min_mbps, s.max_mbps);
+            out << format("%d %-26s %-7s %8.0f %15s %9.3f %8.2f %7.2f %5.1f MiB\n",
+                          m.case_number, m.case_name.c_str(), m.tool.c_str(), s.median_mbps,
+                          range.c_str(), s.median_s,
+                          ratio(report, m.case_number, m.tool, "skopeo"),
+                          ratio(report, m.case_number, m.tool, "curl"), s.rss_mib);
+        }
+        out << "MB = 10^6 bytes; MB/s = the image's bytes over the median wall time of the tool's "
+               "process; 'curl' is the bound:\nparallel curl with every digest known (push: POST + "
+               "PUT ?digest= per blob, all at once; pull: GETs to files;\ncopy: GET piped into PUT; "
+               "within a registry: cross-repository mounts). Peak RSS: ru_maxrss of the median run.\n";
     }
-    out << "MB = 10^6 bytes; MB/s = the image's bytes over the median wall time of the tool's "
-           "process; 'curl' is the bound:\nparallel curl with every digest known (push: POST + "
-           "PUT ?digest= per blob, all at once; pull: GETs to files;\ncopy: GET piped into PUT; "
-           "within a registry: cross-repository mounts). Peak RSS: ru_maxrss of the median run.\n";
 
-    const HeadsResult& heads = report.heads;
-    out << "\nOne request on a reused connection (workbook_transfer heads, median of runs):\n  "
-        << heads.line << '\n'
-        << format("  curl -I with %u URLs on one connection, for reference: %.3f ms per request\n",
-                  heads.count, heads.curl_per_request_ms)
-        << format("  the registry's own time per HEAD (its log's http.response.duration, median): "
-                  "%.3f ms\n",
-                  heads.registry_per_request_ms);
+    if (report.heads) {
+        const HeadsResult& heads = *report.heads;
+        out << "\nOne request on a reused connection (workbook_transfer heads, median of runs):\n  "
+            << heads.line << '\n'
+            << format("  curl -I with %u URLs on one connection, for reference: %.3f ms per "
+                      "request\n",
+                      heads.count, heads.curl_per_request_ms)
+            << format("  the registry's own time per HEAD (its log's http.response.duration, "
+                      "median): %.3f ms\n",
+                      heads.registry_per_request_ms);
+    }
     if (report.big_layer) {
         const BigLayerResult& big = *report.big_layer;
         out << format("\nPeak RSS of ours on a %.0f MiB single-layer image: push %.1f MiB "
@@ -125,6 +168,7 @@ std::string format_report(const BenchReport& report) {
                       static_cast<double>(big.pull.peak_rss_kib) / 1024,
                       static_cast<double>(big.bytes) / 1e6 / big.pull.seconds);
     }
+    if (report.mirror) out << mirror_section(*report.mirror);
     for (const auto& suite : report.suite_times)
         out << format("\n%s: %.1f s (%s)%s", suite.what.c_str(), suite.seconds,
                       suite.command.c_str(),
@@ -134,6 +178,12 @@ std::string format_report(const BenchReport& report) {
                                    suite.failures.c_str()).c_str());
     if (!report.suite_times.empty()) out << '\n';
 
+    if (report.measurements.empty() || !report.heads) {
+        out << "\nThe workbook's speed goals are not judged: this run left out cases 1-4 or the "
+               "HEADs (--only).\n";
+        return out.str();
+    }
+    const HeadsResult& heads = *report.heads;
     out << "\nThe workbook's speed goals, as ratios from this run:\n";
     out << ratio_goal(report, 1, "curl", 1.0, "push >= 1.0x the parallel-curl bound");
     out << ratio_goal(report, 1, "skopeo", 1.3, "push >= 1.3x skopeo");
@@ -185,6 +235,17 @@ std::string format_csv(const BenchReport& report) {
                       ratio(report, m.case_number, m.tool, "skopeo"),
                       ratio(report, m.case_number, m.tool, "curl"), s.rss_mib);
     }
+    // The mirror's rows: no skopeo or curl to compare with, so those two columns stay empty.
+    if (report.mirror)
+        for (const Measurement* m :
+             {&report.mirror->direct, &report.mirror->cold, &report.mirror->cached}) {
+            const Summary s = summarize(*m);
+            out << format("%d,%s,%s,%llu,%zu,%.4f,%.4f,%.4f,%.1f,%.1f,%.1f,,,%.1f\n",
+                          m->case_number, m->case_name.c_str(), m->tool.c_str(),
+                          static_cast<unsigned long long>(m->bytes), m->seconds.size(),
+                          s.median_s, s.min_s, s.max_s, s.median_mbps, s.min_mbps, s.max_mbps,
+                          s.rss_mib);
+        }
     return out.str();
 }
 

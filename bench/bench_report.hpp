@@ -22,14 +22,16 @@ struct SuiteTime {
 struct BenchReport {
     std::string header;  ///< date, versions, the workload
     std::vector<Measurement> measurements;
-    HeadsResult heads;
+    std::optional<HeadsResult> heads;
     std::optional<BigLayerResult> big_layer;
+    std::optional<MirrorResult> mirror;
     std::vector<SuiteTime> suite_times;
     bool quick = false;
 };
 
-/// The table, the HEAD cost, peak RSS on the big layer, the suite times and every goal of
-/// issue 7 marked met or missed with its numbers.
+/// The table, the HEAD cost, peak RSS on the big layer, the pulls through a mirror, the suite
+/// times and every goal of issue 7 marked met or missed with its numbers. Parts the run left
+/// out (bench_driver --only) are left out here too.
 std::string format_report(const BenchReport& report);
 
 /// results.csv: one row per case and tool, every repetition summarised.

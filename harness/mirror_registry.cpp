@@ -12,8 +12,14 @@ namespace fs = std::filesystem;
 namespace harness {
 
 RegistrySpec mirror_of(const RegistryInstance& upstream) {
-    // Deletes stay enabled (the base config's): without them 2.8.2 cannot remove what expires
-    // ("operation unsupported") and keeps it for ever.
+    // Deletes stay enabled (the base config's and the compose service's): without them 2.8.2
+    // cannot remove what expires ("operation unsupported") and keeps it for ever.
+    if (upstream.engine() == "compose")
+        // The container cannot reach the upstream's port on this machine's loopback; it
+        // reaches the upstream's container by its service name.
+        return {.role = "mirror",
+                .config_patch = {{"proxy", {{"remoteurl", "http://upstream:5000"}}}},
+                .compose_project = upstream.compose_project()};
     return {.role = "mirror", .config_patch = {{"proxy", {{"remoteurl", upstream.url()}}}}};
 }
 

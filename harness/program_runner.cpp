@@ -126,6 +126,8 @@ RunningProgram::~RunningProgram() {
     fs::remove(state_->err_file, ignored);
 }
 
+fs::path RunningProgram::output_file() const { return state_->out_file; }
+
 bool RunningProgram::running() { return !state_->reap(false); }
 
 void RunningProgram::pause() {

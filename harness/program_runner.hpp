@@ -57,6 +57,9 @@ public:
     /// What it printed on stdout so far (with stderr, when merged): for a test that waits
     /// for a line.
     std::string output_so_far() const;
+    /// The file its stdout goes to while it runs (removed when this object is destroyed): for
+    /// a reader that follows it as it grows.
+    std::filesystem::path output_file() const;
     /// Waits until the program exits or `timeout` passes; then it is killed and reported as
     /// timed out. In the sanitizer build, a sanitizer report throws (see below).
     RunResult wait(std::chrono::seconds timeout);

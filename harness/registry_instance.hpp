@@ -27,6 +27,10 @@ struct RegistrySpec {
     unsigned short port = 0;
     /// The compose project name; empty for a unique one starting with Workspace::prefix().
     std::string compose_project;
+    /// compose, role "registry" only: run docker-compose.yml's `registry-host-network` service,
+    /// which shares this machine's network, so that the registry reaches servers on loopback
+    /// (chapter 13's notification receiver). The native engine is on this machine anyway.
+    bool host_network = false;
 };
 
 /// One running registry. Destroying it stops it and everything it started.
@@ -54,6 +58,8 @@ public:
     virtual std::string debug_url() const { return {}; }
     /// Which engine runs it: "native", "compose" or "external".
     virtual std::string engine() const = 0;
+    /// The compose project it runs in; empty for other engines.
+    virtual std::string compose_project() const { return {}; }
     /// A clean shutdown (SIGTERM). The storage and the log are kept for start() and for
     /// inspection; everything is removed when the instance is destroyed.
     virtual void stop() = 0;
@@ -71,7 +77,9 @@ public:
 /// A pull-through cache of `upstream` (proxy.remoteurl), with deletes enabled so that what
 /// expires is removed. Registry 2.8.2 panics at start when its upstream does not answer, so
 /// the native engine waits for the upstream before it starts a mirror, and refuses with one
-/// line if it never answers.
+/// line if it never answers. With a compose upstream the mirror is docker-compose.yml's
+/// `mirror` service in the upstream's project, reaching it as http://upstream:5000 on the
+/// project's network, as `docker compose --profile mirror up` runs it.
 RegistrySpec mirror_of(const RegistryInstance& upstream);
 
 /// Runs `docker-registry serve` once as a mirror of an upstream that is not there (a loopback

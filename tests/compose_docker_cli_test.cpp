@@ -1,6 +1,10 @@
 // The seed's literal docker commands against the compose registry: pull busybox from the
 // upstream, tag, push, remove both, pull back, run. The registry's log proves each step.
+// And chapter 12's last step: a Docker daemon whose daemon.json names a mirror pulls
+// `busybox` (Docker Hub's name) through it.
 #include "busybox_image.hpp"
+#include "own_dockerd.hpp"
+#include "test_support.hpp"
 #include "program_runner.hpp"
 #include "registry_instance.hpp"
 #include "workspace.hpp"
@@ -72,4 +76,87 @@ TEST_CASE("compose: docker pull, tag, push, image rm and pull of my-busybox, the
     const auto original = seeder.get_manifest("library/busybox", "latest");
     CHECK(pushed.parsed.config->digest == original.parsed.config->digest);
     CHECK(pushed.parsed.layers.size() == original.parsed.layers.size());
+}
+
+TEST_CASE("compose: registry-mirrors in daemon.json sends `docker pull busybox` through the mirror",
+          "[compose][chapter12]") {
+    Workspace workspace("compose-docker-mirror");
+    auto upstream = start_registry({.role = "upstream"}, workspace.path(), "compose");
+    wbclient::RegistryClient seeder(upstream->host_port());
+    const wbclient::Digest seeded = seed_busybox(seeder);
+    auto mirror = start_registry(mirror_of(*upstream), workspace.path(), "compose");
+    const std::size_t upstream_before = upstream->access_log().size();
+
+    // A daemon of this test's own: the machine's daemon.json is not ours to edit. Docker
+    // tries the mirror for images of Docker Hub (docker.io) only, before Docker Hub itself.
+    const OwnDockerd dockerd(workspace.path() / "dockerd",
+                             {{"registry-mirrors", {"http://" + mirror->host_port()}}});
+    const RunResult info = dockerd.docker({"info", "--format", "{{json .RegistryConfig.Mirrors}}"});
+    REQUIRE(info.exit_code == 0);
+    CHECK(info.out == "[\"http://" + mirror->host_port() + "/\"]\n");
+
+    const RunResult pulled = dockerd.docker({"pull", "busybox"});
+    INFO("docker pull: " << pulled.out << pulled.err << "\nmirror saw:\n" << summarize(mirror->access_log()));
+    REQUIRE(pulled.exit_code == 0);
+    // Docker names what it got by Docker Hub's name and the digest the upstream has.
+    CHECK_THAT(pulled.out, Catch::Contains("Digest: " + seeded.str()));
+    const RunResult digests = dockerd.docker({"image", "inspect", "--format", "{{json .RepoDigests}}", "busybox"});
+    CHECK(digests.out == "[\"busybox@" + seeded.str() + "\"]\n");
+
+    // The mirror served docker (its user agent) the manifest, as docker asks for it (a HEAD by
+    // tag for the digest, then a GET by digest), and both blobs...
+    const auto served = mirror->access_log();
+    const auto from_docker = [&](const std::string& method, const std::string& prefix) {
+        return std::count_if(served.begin(), served.end(), [&](const ObservedExchange& e) {
+            return e.method == method && e.uri.starts_with(prefix) && e.status == 200 &&
+                   e.user_agent.starts_with("docker/");
+        });
+    };
+    CHECK(from_docker("HEAD", "/v2/library/busybox/manifests/latest") == 1);
+    CHECK(from_docker("GET", "/v2/library/busybox/manifests/" + seeded.str()) == 1);
+    CHECK(from_docker("GET", "/v2/library/busybox/blobs/sha256:") == 2);
+    // ...having fetched them from the upstream itself (Go's user agent, not docker's).
+    const auto all = upstream->access_log();
+    const std::vector<ObservedExchange> reached(all.begin() + static_cast<std::ptrdiff_t>(upstream_before), all.end());
+    INFO("upstream saw:\n" << summarize(reached));
+    CHECK(std::count_if(reached.begin(), reached.end(), [](const ObservedExchange& e) {
+              return e.method == "GET" && e.uri.starts_with("/v2/library/busybox/blobs/sha256:") &&
+                     e.user_agent.starts_with("Go-http-client/");
+          }) >= 2);
+    CHECK(std::none_of(reached.begin(), reached.end(),
+                       [](const ObservedExchange& e) { return e.user_agent.starts_with("docker/"); }));
+}
+
+TEST_CASE("compose: the mirror service panics while its upstream is down and restart: on-failure brings it back",
+          "[compose][chapter12]") {
+    Workspace workspace("compose-mirror-restart");
+    auto upstream = start_registry({.role = "upstream"}, workspace.path(), "compose");
+    auto mirror = start_registry(mirror_of(*upstream), workspace.path(), "compose");
+    const RunResult found = docker({"ps", "--quiet", "--filter", "label=com.docker.compose.project=" + mirror->compose_project(),
+                                    "--filter", "label=com.docker.compose.service=mirror"});
+    REQUIRE(found.exit_code == 0);
+    const std::string container = found.out.substr(0, found.out.find('\n'));
+    REQUIRE_FALSE(container.empty());
+    const auto restarts = [&] {
+        const RunResult count = docker({"inspect", "--format", "{{.RestartCount}}", container});
+        return count.exit_code == 0 ? std::stoi(count.out) : -1;
+    };
+    REQUIRE(restarts() == 0);
+
+    // What a reboot without the upstream does: the mirror starts, asks http://upstream:5000/v2/,
+    // gets no answer (on the compose network, the name no longer resolves) and panics.
+    upstream->stop();
+    REQUIRE(docker({"restart", container}).exit_code == 0);
+    CHECK(test_support::poll_until([&] { return restarts() >= 1; }, std::chrono::seconds(90)));
+    CHECK_THAT(mirror->log(), Catch::Contains("panic: Get \"http://upstream:5000/v2/\""));
+    CHECK_FALSE(wait_until_answering(mirror->url(), 0.5));
+
+    // docker-compose.yml's restart: on-failure keeps starting it; once the upstream answers,
+    // the next start serves.
+    upstream->start();
+    CHECK(wait_until_answering(mirror->url(), 90));
+    wbclient::RegistryClient seeder(upstream->host_port());
+    seed_busybox(seeder);
+    wbclient::RegistryClient client(mirror->host_port());
+    CHECK(client.get_manifest("library/busybox", "latest").parsed.layers.size() == 1);
 }

@@ -5,6 +5,7 @@
 #include "registry_instance.hpp"
 #include "scripted_server.hpp"
 #include "scrub.hpp"
+#include "test_support.hpp"
 #include "workbook_paths.hpp"
 #include "workspace.hpp"
 
@@ -43,6 +44,35 @@ TEST_CASE("harness: two registries run side by side, each with its own port and 
     first->stop();
     CHECK_FALSE(wait_until_answering(first->url(), 0.5));
     CHECK(wait_until_answering(second->url(), 0.5));
+}
+
+TEST_CASE("harness: a registry's notifications reach a server on loopback, and its debug address answers", "[harness]") {
+    Workspace workspace("harness-notify");
+    ScriptedServer receiver([](const std::string&, const std::string&) { return ScriptedResponse{.status = 200}; });
+    // A list in the config (notifications.endpoints), and, on compose, the registry on this
+    // machine's network: a container on the project's network cannot reach our loopback.
+    auto registry = start_registry({.role = "registry",
+                                    .config_patch = {{"notifications",
+                                                      {{"endpoints",
+                                                        {{{"name", "harness"},
+                                                          {"url", "http://" + receiver.host_port() + "/events"},
+                                                          {"timeout", "1s"},
+                                                          {"threshold", 3},
+                                                          {"backoff", "1s"}}}}}}},
+                                    .host_network = true},
+                                   workspace.path());
+    wbclient::RegistryClient client(registry->host_port());
+    seed_busybox(client, "notified");
+    CHECK(test_support::poll_until([&] {
+        const auto requests = receiver.requests();
+        return std::count(requests.begin(), requests.end(), "POST /events") >= 1;
+    }, std::chrono::seconds(15)));
+
+    REQUIRE_FALSE(registry->debug_url().empty());
+    wbclient::HttpClient http;
+    const auto health = http.perform({.method = "GET", .url = registry->debug_url() + "/debug/health"});
+    CHECK(health.status == 200);
+    CHECK(health.body == "{}");
 }
 
 TEST_CASE("harness: a native registry is stopped when its owner goes away", "[harness]") {
@@ -266,6 +296,34 @@ TEST_CASE("harness: registry_up (./workbook up) serves both registries, logs liv
     CHECK_FALSE(std::filesystem::exists(workspace.path() / "state" / "registry-up.pid"));
 }
 
+TEST_CASE("harness: registry_up --mirror (./workbook up --mirror) adds a pull-through cache of the upstream",
+          "[harness]") {
+    Workspace workspace("harness-up-mirror");
+    const std::string registry_port = std::to_string(free_loopback_port());
+    const std::string upstream_port = std::to_string(free_loopback_port());
+    const std::string mirror = "127.0.0.1:" + std::to_string(free_loopback_port());
+    RunningProgram up({(std::filesystem::path(paths::harness_dir) / "registry_up").string(), "--mirror",
+                       (workspace.path() / "state").string(), engine_from_environment(), registry_port,
+                       upstream_port, mirror.substr(mirror.find(':') + 1)});
+    REQUIRE(test_support::poll_until([&] { return up.output_so_far().find("follows") != std::string::npos; },
+                                     std::chrono::seconds(120)));
+    CHECK_THAT(up.output_so_far(), Catch::Contains("mirror    http://localhost:" + mirror.substr(mirror.find(':') + 1) +
+                                                   "  (a pull-through cache of the upstream"));
+    // busybox, which only the upstream was seeded with, comes through the mirror...
+    wbclient::RegistryClient client(mirror);
+    CHECK(client.get_manifest("library/busybox", "latest").parsed.layers.size() == 1);
+    // ...and it is a mirror, not a registry of its own: a push is refused.
+    wbclient::HttpClient http;
+    CHECK(http.perform({.method = "POST", .url = "http://" + mirror + "/v2/library/busybox/blobs/uploads/"}).status == 405);
+
+    up.send(SIGTERM);
+    const RunResult stopped = up.wait(std::chrono::seconds(120));
+    INFO(stopped.out << stopped.err);
+    CHECK_FALSE(stopped.timed_out);
+    CHECK(stopped.exit_code == 0);
+    CHECK_FALSE(wait_until_answering("http://" + mirror, 0.3));
+}
+
 TEST_CASE("harness: registry_up opens its ports only when ready: the first answer already finds busybox",
           "[harness]") {
     Workspace workspace("harness-up-ready");
@@ -310,12 +368,12 @@ TEST_CASE("harness: registry_up prints its usage for --help and takes no option 
     const std::string up = (std::filesystem::path(paths::harness_dir) / "registry_up").string();
     const RunResult help = run_program({up, "--help"}, {.working_directory = workspace.path()});
     CHECK(help.exit_code == 0);
-    CHECK_THAT(help.out, Catch::StartsWith("usage: registry_up <state-dir>"));
+    CHECK_THAT(help.out, Catch::StartsWith("usage: registry_up [--mirror] <state-dir>"));
     // Before, "--bogus" became a state folder named "--bogus" and two registries started.
     const RunResult bogus =
         run_program({up, "--bogus"}, {.working_directory = workspace.path(), .timeout = std::chrono::seconds(10)});
     CHECK_FALSE(bogus.timed_out);
     CHECK(bogus.exit_code == 1);
-    CHECK_THAT(bogus.err, Catch::StartsWith("usage: registry_up <state-dir>"));
+    CHECK_THAT(bogus.err, Catch::StartsWith("usage: registry_up [--mirror] <state-dir>"));
     CHECK(std::filesystem::is_empty(workspace.path()));
 }
