@@ -19,11 +19,23 @@ namespace fs = std::filesystem;
 namespace harness {
 namespace {
 
+// The registry names its override variables after the Go fields of its configuration, not
+// after config.yml's keys; the two differ for the health checks (observed on 2.8.2:
+// REGISTRY_HEALTH_FILE is ignored, REGISTRY_HEALTH_FILECHECKERS works).
+std::string field_name(const std::string& prefix, const std::string& key) {
+    if (prefix == "REGISTRY_HEALTH") {
+        if (key == "file") return "filecheckers";
+        if (key == "http") return "httpcheckers";
+        if (key == "tcp") return "tcpcheckers";
+    }
+    return key;
+}
+
 // REGISTRY_* variables from a config patch: {"storage":{"delete":{"enabled":false}}} becomes
 // REGISTRY_STORAGE_DELETE_ENABLED=false, the registry's own override scheme.
 void flatten(const nlohmann::json& patch, const std::string& prefix, nlohmann::json& environment) {
     for (const auto& [key, value] : patch.items()) {
-        std::string name = prefix + "_" + key;
+        std::string name = prefix + "_" + field_name(prefix, key);
         for (auto& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
         if (value.is_object()) flatten(value, name, environment);
         else if (value.is_string()) environment[name] = value.get<std::string>();

@@ -6,7 +6,10 @@
 // by exactly the requests the registry served; and the maintenance file took /v2/ to 503 and
 // back, as seen from outside. Beyond the program: the receiver down, failing, hung; the
 // registry restarted with events queued; the storage driver check.
-// Native engine only: the receiver listens on this machine's loopback.
+// The first case runs on the engine WORKBOOK_ENGINE names: compose.chapter13 runs it with
+// docker-compose.yml's registry-host-network service, since a container on the project's
+// network cannot reach the receiver on this machine's loopback. The others, tagged
+// [native-only], stop and restart the registry or break its storage from outside.
 #include "chapter_run.hpp"
 #include "event_receiver.hpp"
 #include "registry_instance.hpp"
@@ -39,13 +42,26 @@ const std::string user_agent = wbclient::HttpClient::default_user_agent;
 
 // A registry that reports to `receiver` (timeout, threshold, backoff as given) and checks its
 // storage driver and `maintenance` every second.
-nlohmann::json watched_config(const EventReceiver& receiver, const fs::path& maintenance,
+nlohmann::json watched_config(const EventReceiver& receiver, const std::string& maintenance,
                               std::chrono::milliseconds timeout = 1000ms, int threshold = 3,
                               std::chrono::milliseconds backoff = 1000ms) {
     nlohmann::json patch = receiver.endpoint_config("receiver", timeout, threshold, backoff);
     patch["health"] = {{"storagedriver", {{"enabled", true}, {"interval", "1s"}, {"threshold", 1}}},
-                       {"file", {{{"file", maintenance.string()}, {"interval", "1s"}}}}};
+                       {"file", {{{"file", maintenance}, {"interval", "1s"}}}}};
     return patch;
+}
+
+// The maintenance file: `here` is where the test and the program create it; `in_registry` is
+// the path the registry's health.file names. Natively the same; on compose the file lies in the
+// storage folder the container binds at /var/lib/registry (both engines keep a registry's
+// storage in <workdir>/<role>/storage).
+struct MaintenanceFile {
+    fs::path here;
+    std::string in_registry;
+};
+MaintenanceFile maintenance_file(const fs::path& workdir) {
+    const fs::path here = workdir / "registry" / "storage" / "maintenance";
+    return {here, engine_from_environment() == "compose" ? "/var/lib/registry/maintenance" : here.string()};
 }
 
 wbclient::MetricsText metrics_of(const RegistryInstance& registry) {
@@ -140,9 +156,13 @@ void head_blob(wbclient::RegistryClient& client, const wbclient::Digest& digest,
 TEST_CASE("chapter 13: every push, pull, HEAD, mount and delete arrives as an event; counters and health seen from outside", "[chapter13]") {
     Workspace workspace("chapter13");
     EventReceiver receiver;
-    const fs::path maintenance = workspace.path() / "maintenance";
-    auto registry = start_registry({.role = "registry", .config_patch = watched_config(receiver, maintenance)},
-                                   workspace.path(), "native");
+    const MaintenanceFile maintenance_at = maintenance_file(workspace.path());
+    const fs::path maintenance = maintenance_at.here;
+    auto registry = start_registry({.role = "registry",
+                                    .config_patch = watched_config(receiver, maintenance_at.in_registry),
+                                    .host_network = true},
+                                   workspace.path());
+    REQUIRE(registry->engine() == engine_from_environment());
     const auto before = metrics_of(*registry);
     const std::size_t log_lines = registry->access_log().size();
 
@@ -318,7 +338,7 @@ TEST_CASE("chapter 13: every push, pull, HEAD, mount and delete arrives as an ev
         CHECK(health == std::vector<long>{200, 503, 200});
         CHECK_FALSE(fs::exists(maintenance));
         CHECK(get(registry->debug_url() + "/debug/health") == std::pair<long, std::string>{200, "{}"});
-        CHECK_THAT(run.result.out, Catch::Contains("/debug/health: 503 {\"" + maintenance.string() + "\":\"file exists\"}") &&
+        CHECK_THAT(run.result.out, Catch::Contains("/debug/health: 503 {\"" + maintenance_at.in_registry + "\":\"file exists\"}") &&
                                        Catch::Contains("GET /v2/: 503 UNAVAILABLE"));
         // A file check every second: seen within about a second each way.
         for (const std::string prefix : {"/v2/ answered 503 after ", "/v2/ answered 200 after "}) {
@@ -334,11 +354,11 @@ TEST_CASE("chapter 13: every push, pull, HEAD, mount and delete arrives as an ev
     }
 }
 
-TEST_CASE("chapter 13: health checks seen from outside: the maintenance file and the storage driver", "[chapter13]") {
+TEST_CASE("chapter 13: health checks seen from outside: the maintenance file and the storage driver", "[chapter13][native-only]") {
     Workspace workspace("chapter13-health");
     EventReceiver receiver;
     const fs::path maintenance = workspace.path() / "maintenance";
-    auto registry = start_registry({.role = "registry", .config_patch = watched_config(receiver, maintenance)},
+    auto registry = start_registry({.role = "registry", .config_patch = watched_config(receiver, maintenance.string())},
                                    workspace.path(), "native");
     const std::string v2 = registry->url() + "/v2/";
     const std::string health = registry->debug_url() + "/debug/health";
@@ -383,10 +403,10 @@ TEST_CASE("chapter 13: health checks seen from outside: the maintenance file and
     CHECK(get(health) == std::pair<long, std::string>{200, "{}"});
 }
 
-TEST_CASE("chapter 13: the receiver down: events queue, are retried every backoff, and none is lost when it returns", "[chapter13]") {
+TEST_CASE("chapter 13: the receiver down: events queue, are retried every backoff, and none is lost when it returns", "[chapter13][native-only]") {
     Workspace workspace("chapter13-down");
     EventReceiver receiver;
-    auto registry = start_registry({.role = "registry", .config_patch = watched_config(receiver, workspace.path() / "maintenance")},
+    auto registry = start_registry({.role = "registry", .config_patch = watched_config(receiver, (workspace.path() / "maintenance").string())},
                                    workspace.path(), "native");
     wbclient::RegistryClient client(registry->host_port());
     const wbclient::Digest digest = wbclient::digest_of(std::string("an event per HEAD"));
@@ -439,10 +459,10 @@ TEST_CASE("chapter 13: the receiver down: events queue, are retried every backof
     CHECK(after.at("Successes") == 1 + count);
 }
 
-TEST_CASE("chapter 13: a receiver answering 500 gets each event again until it takes it", "[chapter13]") {
+TEST_CASE("chapter 13: a receiver answering 500 gets each event again until it takes it", "[chapter13][native-only]") {
     Workspace workspace("chapter13-500");
     EventReceiver receiver;
-    auto registry = start_registry({.role = "registry", .config_patch = watched_config(receiver, workspace.path() / "maintenance")},
+    auto registry = start_registry({.role = "registry", .config_patch = watched_config(receiver, (workspace.path() / "maintenance").string())},
                                    workspace.path(), "native");
     wbclient::RegistryClient client(registry->host_port());
     const wbclient::Digest digest = wbclient::digest_of(std::string("an event per HEAD"));
@@ -481,10 +501,10 @@ TEST_CASE("chapter 13: a receiver answering 500 gets each event again until it t
     CHECK(endpoint_metrics(*registry).at("Pending") == 0);
 }
 
-TEST_CASE("chapter 13: a receiver that never answers blocks the queue, not the clients", "[chapter13]") {
+TEST_CASE("chapter 13: a receiver that never answers blocks the queue, not the clients", "[chapter13][native-only]") {
     Workspace workspace("chapter13-hung");
     EventReceiver receiver;
-    auto registry = start_registry({.role = "registry", .config_patch = watched_config(receiver, workspace.path() / "maintenance")},
+    auto registry = start_registry({.role = "registry", .config_patch = watched_config(receiver, (workspace.path() / "maintenance").string())},
                                    workspace.path(), "native");
     wbclient::RegistryClient client(registry->host_port());
     const wbclient::Digest digest = wbclient::digest_of(std::string("an event per HEAD"));
@@ -526,10 +546,10 @@ TEST_CASE("chapter 13: a receiver that never answers blocks the queue, not the c
     CHECK(endpoint_metrics(*registry).at("Pending") == 0);
 }
 
-TEST_CASE("chapter 13: events queued when the registry restarts are lost", "[chapter13]") {
+TEST_CASE("chapter 13: events queued when the registry restarts are lost", "[chapter13][native-only]") {
     Workspace workspace("chapter13-restart");
     EventReceiver receiver;
-    auto registry = start_registry({.role = "registry", .config_patch = watched_config(receiver, workspace.path() / "maintenance")},
+    auto registry = start_registry({.role = "registry", .config_patch = watched_config(receiver, (workspace.path() / "maintenance").string())},
                                    workspace.path(), "native");
     wbclient::RegistryClient client(registry->host_port());
     const wbclient::Digest digest = wbclient::digest_of(std::string("an event per HEAD"));
@@ -556,11 +576,11 @@ TEST_CASE("chapter 13: events queued when the registry restarts are lost", "[cha
     CHECK(receiver.wait_for_events(2, 5000ms));
 }
 
-TEST_CASE("chapter 13: bad input gets a one-line error and a non-zero exit, and leaves no maintenance file", "[chapter13]") {
+TEST_CASE("chapter 13: bad input gets a one-line error and a non-zero exit, and leaves no maintenance file", "[chapter13][native-only]") {
     Workspace workspace("chapter13-bad");
     EventReceiver receiver;
     const fs::path maintenance = workspace.path() / "maintenance";
-    auto registry = start_registry({.role = "registry", .config_patch = watched_config(receiver, maintenance)},
+    auto registry = start_registry({.role = "registry", .config_patch = watched_config(receiver, maintenance.string())},
                                    workspace.path(), "native");
     const std::string debug = registry->debug_url();
     const std::string r = registry->host_port();
