@@ -132,6 +132,12 @@ for markdown in "${chapters[@]}"; do
       grep -q '^panic: ' "$run" && grep -q '^exit code 2$' "$run" || fail "$run holds no panic and exit code 2"
     elif [[ $file == *.gc.out ]]; then
       grep -q 'blobs marked' "$run" || fail "$run holds no garbage-collect summary"
+    elif [[ $file == *_mirror_bench.txt ]]; then
+      # Chapter 12's pulls through a mirror: the three rows, and what the upstream served.
+      for row in 'direct from the upstream' 'first through a fresh mirror (cold)' 'again through the mirror (cached)'; do
+        grep -q "^  $row  *[0-9]* MB/s" "$run" || fail "$run lacks the row '$row'"
+      done
+      grep -q '0 per cached pull' "$run" || fail "$run does not show the upstream serving no blob to a cached pull"
     elif [[ $file == *_bench.txt ]]; then
       # The quick benchmark: a table with every tool on every case, and the goals judged.
       for tool in ours skopeo curl; do
