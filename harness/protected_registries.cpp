@@ -12,15 +12,6 @@ namespace fs = std::filesystem;
 namespace harness {
 namespace {
 
-// Where a file inside a registry's storage is, on this machine and as the registry sees it.
-struct StorageFiles {
-    fs::path workdir;
-    fs::path on_host(const std::string& relative) const { return workdir / "registry/storage" / relative; }
-    std::string in_registry(const std::string& relative) const {
-        return engine_from_environment() == "compose" ? "/var/lib/registry/" + relative
-                                                      : on_host(relative).string();
-    }
-};
 
 std::string random_password() {
     unsigned char bytes[12];
@@ -46,12 +37,16 @@ std::map<std::string, std::string> ProtectedRegistries::environment() const {
 }
 
 ProtectedRegistries start_protected_registries(const fs::path& workdir) {
+    return start_protected_registries(workdir, engine_from_environment());
+}
+
+ProtectedRegistries start_protected_registries(const fs::path& workdir, const std::string& engine) {
     ProtectedRegistries started;
     started.user = "alice";
     started.password = random_password();
 
     // htpasswd: bcrypt entries only, the one kind registry 2.8 accepts.
-    const StorageFiles basic_files{workdir / "basic"};
+    const StorageFiles basic_files{workdir / "basic", engine};
     fs::create_directories(basic_files.on_host("auth"));
     const RunResult entry = run_program({"htpasswd", "-Bbn", started.user, started.password});
     if (entry.exit_code != 0)
@@ -60,10 +55,10 @@ ProtectedRegistries start_protected_registries(const fs::path& workdir) {
     started.basic = start_registry(
         {.role = "registry",
          .config_patch = {{"auth", {{"htpasswd", {{"realm", "registry-workbook"}, {"path", basic_files.in_registry("auth/htpasswd")}}}}}}},
-        basic_files.workdir);
+        basic_files.workdir, engine);
 
     // Bearer tokens: the registry trusts the token server's signing certificate.
-    const StorageFiles token_files{workdir / "token"};
+    const StorageFiles token_files{workdir / "token", engine};
     const SigningKey key = make_signing_key(token_files.on_host("auth"));
     started.tokens = std::make_unique<TokenServer>(TokenServerConfig{
         .signing_key = key.private_key,
@@ -76,10 +71,10 @@ ProtectedRegistries start_protected_registries(const fs::path& workdir) {
                               {"service", "registry-workbook"},
                               {"issuer", "registry-workbook-token-server"},
                               {"rootcertbundle", token_files.in_registry("auth/token-signing.crt")}}}}}}},
-        token_files.workdir);
+        token_files.workdir, engine);
 
     // TLS with a CA of our own.
-    const StorageFiles tls_files{workdir / "tls"};
+    const StorageFiles tls_files{workdir / "tls", engine};
     started.tls_material = make_tls_material(tls_files.on_host("tls"));
     started.tls = start_registry(
         {.role = "registry",
@@ -87,7 +82,7 @@ ProtectedRegistries start_protected_registries(const fs::path& workdir) {
                            {{"tls",
                              {{"certificate", tls_files.in_registry("tls/server.crt")},
                               {"key", tls_files.in_registry("tls/server.key")}}}}}}},
-        tls_files.workdir);
+        tls_files.workdir, engine);
     return started;
 }
 

@@ -32,5 +32,8 @@ struct ProtectedRegistries {
 /// The auth and TLS files live inside each registry's storage folder, where both engines can
 /// read them (compose mounts only that folder); the registry ignores what is not its data.
 ProtectedRegistries start_protected_registries(const std::filesystem::path& workdir);
+/// The same on the engine given.
+ProtectedRegistries start_protected_registries(const std::filesystem::path& workdir,
+                                               const std::string& engine);
 
 }  // namespace harness

@@ -90,6 +90,23 @@ RunResult start_mirror_without_upstream(const std::filesystem::path& workdir, st
 /// The engine named by WORKBOOK_ENGINE ("native" when unset). Throws with a one-line reason
 /// when the engine cannot start (missing binary, no Docker daemon, ...).
 std::string engine_from_environment();
+
+/// Where a file inside a registry's storage folder is: on this machine, and as the registry
+/// sees it (compose binds that folder, and only it, at /var/lib/registry). For the files a
+/// registry's config names: htpasswd, certificates, a health check's file. The registry
+/// ignores what is not its data. Both engines keep the storage of the registry of `role`
+/// started in `workdir` in <workdir>/<role>/storage.
+struct StorageFiles {
+    std::filesystem::path workdir;
+    std::string engine;
+    std::string role = "registry";
+    std::filesystem::path on_host(const std::string& relative) const {
+        return workdir / role / "storage" / relative;
+    }
+    std::string in_registry(const std::string& relative) const {
+        return engine == "compose" ? "/var/lib/registry/" + relative : on_host(relative).string();
+    }
+};
 std::unique_ptr<RegistryInstance> start_registry(const RegistrySpec& spec,
                                                  const std::filesystem::path& workdir);
 std::unique_ptr<RegistryInstance> start_registry(const RegistrySpec& spec,

@@ -266,7 +266,7 @@ TEST_CASE("chapter 12: the upstream moves the tag: the next pull by tag gets the
 
 TEST_CASE("chapter 12: an upstream that needs a login: proxy.username/password work with Bearer tokens, not with Basic", "[chapter12][native-only]") {
     Workspace workspace("chapter12-login");
-    const ProtectedRegistries upstreams = start_protected_registries(workspace.path());
+    const ProtectedRegistries upstreams = start_protected_registries(workspace.path(), "native");
     const auto logged_in = [&](const RegistryInstance& registry) {
         wbclient::RegistryClient client(registry.host_port());
         client.http().set_authorizer(std::make_shared<wbclient::RegistryAuth>(

@@ -51,19 +51,6 @@ nlohmann::json watched_config(const EventReceiver& receiver, const std::string& 
     return patch;
 }
 
-// The maintenance file: `here` is where the test and the program create it; `in_registry` is
-// the path the registry's health.file names. Natively the same; on compose the file lies in the
-// storage folder the container binds at /var/lib/registry (both engines keep a registry's
-// storage in <workdir>/<role>/storage).
-struct MaintenanceFile {
-    fs::path here;
-    std::string in_registry;
-};
-MaintenanceFile maintenance_file(const fs::path& workdir) {
-    const fs::path here = workdir / "registry" / "storage" / "maintenance";
-    return {here, engine_from_environment() == "compose" ? "/var/lib/registry/maintenance" : here.string()};
-}
-
 wbclient::MetricsText metrics_of(const RegistryInstance& registry) {
     wbclient::HttpClient http;
     const auto response = http.perform({.url = registry.debug_url() + "/metrics"});
@@ -156,10 +143,12 @@ void head_blob(wbclient::RegistryClient& client, const wbclient::Digest& digest,
 TEST_CASE("chapter 13: every push, pull, HEAD, mount and delete arrives as an event; counters and health seen from outside", "[chapter13]") {
     Workspace workspace("chapter13");
     EventReceiver receiver;
-    const MaintenanceFile maintenance_at = maintenance_file(workspace.path());
-    const fs::path maintenance = maintenance_at.here;
+    // The maintenance file lies in the registry's storage folder, which a compose registry sees
+    // at /var/lib/registry: health.file names it as the registry sees it.
+    const StorageFiles storage{workspace.path(), engine_from_environment()};
+    const fs::path maintenance = storage.on_host("maintenance");
     auto registry = start_registry({.role = "registry",
-                                    .config_patch = watched_config(receiver, maintenance_at.in_registry),
+                                    .config_patch = watched_config(receiver, storage.in_registry("maintenance")),
                                     .host_network = true},
                                    workspace.path());
     REQUIRE(registry->engine() == engine_from_environment());
@@ -338,7 +327,7 @@ TEST_CASE("chapter 13: every push, pull, HEAD, mount and delete arrives as an ev
         CHECK(health == std::vector<long>{200, 503, 200});
         CHECK_FALSE(fs::exists(maintenance));
         CHECK(get(registry->debug_url() + "/debug/health") == std::pair<long, std::string>{200, "{}"});
-        CHECK_THAT(run.result.out, Catch::Contains("/debug/health: 503 {\"" + maintenance_at.in_registry + "\":\"file exists\"}") &&
+        CHECK_THAT(run.result.out, Catch::Contains("/debug/health: 503 {\"" + storage.in_registry("maintenance") + "\":\"file exists\"}") &&
                                        Catch::Contains("GET /v2/: 503 UNAVAILABLE"));
         // A file check every second: seen within about a second each way.
         for (const std::string prefix : {"/v2/ answered 503 after ", "/v2/ answered 200 after "}) {
