@@ -1,4 +1,5 @@
 #include "event_receiver.hpp"
+#include "poll_until.hpp"
 
 #include "wbclient/http/url.hpp"
 
@@ -29,16 +30,6 @@ std::string rfc3339(system_clock::time_point time) {
     const std::size_t n = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &tm);
     std::snprintf(text + n, sizeof text - n, ".%09lldZ", static_cast<long long>(since_epoch.count() % 1'000'000'000));
     return text;
-}
-
-template <class Condition>
-bool poll(Condition condition, std::chrono::milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (!condition()) {
-        if (std::chrono::steady_clock::now() >= deadline) return false;
-        std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    }
-    return true;
 }
 
 }  // namespace
@@ -221,7 +212,7 @@ std::vector<ReceivedEvent> EventReceiver::events() const {
 }
 
 bool EventReceiver::wait_for_events(std::size_t count, std::chrono::milliseconds timeout) const {
-    return poll([&] {
+    return poll_until([&] {
         std::size_t seen = 0;
         for (const Delivery& delivery : deliveries())
             if (delivery.answered == 200 && delivery.envelope.is_object() && delivery.envelope.contains("events"))
@@ -231,7 +222,7 @@ bool EventReceiver::wait_for_events(std::size_t count, std::chrono::milliseconds
 }
 
 bool EventReceiver::wait_for_deliveries(std::size_t count, std::chrono::milliseconds timeout) const {
-    return poll([&] { return deliveries().size() >= count; }, timeout);
+    return poll_until([&] { return deliveries().size() >= count; }, timeout);
 }
 
 nlohmann::json EventReceiver::endpoint_config(const std::string& name, std::chrono::milliseconds timeout,

@@ -138,6 +138,25 @@ void head_blob(wbclient::RegistryClient& client, const wbclient::Digest& digest,
     for (int i = 0; i < count; ++i) REQUIRE(client.blob_size("watch/events", digest));
 }
 
+// Where every queue case starts: a watched registry (natively: these cases stop, restart or
+// hang what the registry talks to), a blob in watch/events, and its push event received.
+struct Watched {
+    EventReceiver receiver;
+    std::unique_ptr<RegistryInstance> registry;
+    wbclient::RegistryClient client;
+    wbclient::Digest digest;
+
+    explicit Watched(const Workspace& workspace)
+        : registry(start_registry({.role = "registry",
+                                   .config_patch = watched_config(receiver, (workspace.path() / "maintenance").string())},
+                                  workspace.path(), "native")),
+          client(registry->host_port()),
+          digest(wbclient::digest_of(std::string("an event per HEAD"))) {
+        client.push_blob("watch/events", std::string("an event per HEAD"));
+        REQUIRE(receiver.wait_for_events(1, 5000ms));
+    }
+};
+
 }  // namespace
 
 TEST_CASE("chapter 13: every push, pull, HEAD, mount and delete arrives as an event; counters and health seen from outside", "[chapter13]") {
@@ -394,13 +413,8 @@ TEST_CASE("chapter 13: health checks seen from outside: the maintenance file and
 
 TEST_CASE("chapter 13: the receiver down: events queue, are retried every backoff, and none is lost when it returns", "[chapter13][native-only]") {
     Workspace workspace("chapter13-down");
-    EventReceiver receiver;
-    auto registry = start_registry({.role = "registry", .config_patch = watched_config(receiver, (workspace.path() / "maintenance").string())},
-                                   workspace.path(), "native");
-    wbclient::RegistryClient client(registry->host_port());
-    const wbclient::Digest digest = wbclient::digest_of(std::string("an event per HEAD"));
-    client.push_blob("watch/events", std::string("an event per HEAD"));
-    REQUIRE(receiver.wait_for_events(1, 5000ms));
+    Watched watched(workspace);
+    auto& [receiver, registry, client, digest] = watched;
 
     receiver.stop();
     const std::size_t log_before = registry->log().size();
@@ -450,13 +464,8 @@ TEST_CASE("chapter 13: the receiver down: events queue, are retried every backof
 
 TEST_CASE("chapter 13: a receiver answering 500 gets each event again until it takes it", "[chapter13][native-only]") {
     Workspace workspace("chapter13-500");
-    EventReceiver receiver;
-    auto registry = start_registry({.role = "registry", .config_patch = watched_config(receiver, (workspace.path() / "maintenance").string())},
-                                   workspace.path(), "native");
-    wbclient::RegistryClient client(registry->host_port());
-    const wbclient::Digest digest = wbclient::digest_of(std::string("an event per HEAD"));
-    client.push_blob("watch/events", std::string("an event per HEAD"));
-    REQUIRE(receiver.wait_for_events(1, 5000ms));
+    Watched watched(workspace);
+    auto& [receiver, registry, client, digest] = watched;
 
     receiver.set_mode(EventReceiver::Mode::fail);
     head_blob(client, digest, 3);
@@ -492,13 +501,8 @@ TEST_CASE("chapter 13: a receiver answering 500 gets each event again until it t
 
 TEST_CASE("chapter 13: a receiver that never answers blocks the queue, not the clients", "[chapter13][native-only]") {
     Workspace workspace("chapter13-hung");
-    EventReceiver receiver;
-    auto registry = start_registry({.role = "registry", .config_patch = watched_config(receiver, (workspace.path() / "maintenance").string())},
-                                   workspace.path(), "native");
-    wbclient::RegistryClient client(registry->host_port());
-    const wbclient::Digest digest = wbclient::digest_of(std::string("an event per HEAD"));
-    client.push_blob("watch/events", std::string("an event per HEAD"));
-    REQUIRE(receiver.wait_for_events(1, 5000ms));
+    Watched watched(workspace);
+    auto& [receiver, registry, client, digest] = watched;
 
     receiver.set_mode(EventReceiver::Mode::never_answer);
     // The clients do not wait for the receiver: each HEAD is answered at once.
@@ -537,13 +541,8 @@ TEST_CASE("chapter 13: a receiver that never answers blocks the queue, not the c
 
 TEST_CASE("chapter 13: events queued when the registry restarts are lost", "[chapter13][native-only]") {
     Workspace workspace("chapter13-restart");
-    EventReceiver receiver;
-    auto registry = start_registry({.role = "registry", .config_patch = watched_config(receiver, (workspace.path() / "maintenance").string())},
-                                   workspace.path(), "native");
-    wbclient::RegistryClient client(registry->host_port());
-    const wbclient::Digest digest = wbclient::digest_of(std::string("an event per HEAD"));
-    client.push_blob("watch/events", std::string("an event per HEAD"));
-    REQUIRE(receiver.wait_for_events(1, 5000ms));
+    Watched watched(workspace);
+    auto& [receiver, registry, client, digest] = watched;
 
     receiver.stop();
     head_blob(client, digest, 5);

@@ -4,6 +4,7 @@
 
 #include "chapter_run.hpp"
 #include "observed_exchange.hpp"
+#include "poll_until.hpp"
 #include "program_runner.hpp"
 #include "registry_instance.hpp"
 
@@ -38,17 +39,9 @@ inline void flip_byte(const std::filesystem::path& file, std::size_t offset) {
     REQUIRE(io.put(static_cast<char>(byte ^ 0x20)));
 }
 
-/// Polls `condition` every millisecond until it holds (true) or `timeout` passes (false): for
-/// tests that act at the moment they observe something.
-template <class Condition>
-bool poll_until(Condition condition, std::chrono::milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (!condition()) {
-        if (std::chrono::steady_clock::now() >= deadline) return false;
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    return true;
-}
+/// The harness's one polling loop (harness/poll_until.hpp), for tests that act at the moment
+/// they observe something.
+using harness::poll_until;
 
 /// True if any ".partial" file or folder is left anywhere below `directory`.
 inline bool has_partial_leftovers(const std::filesystem::path& directory) {
