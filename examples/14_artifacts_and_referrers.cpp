@@ -29,6 +29,7 @@ namespace {
 
 constexpr std::string_view sbom_type = "application/spdx+json";
 constexpr std::string_view signature_type = "application/vnd.example.signature.v1+json";
+constexpr std::string_view attestation_type = "application/vnd.example.attestation.v1+json";
 
 // The layer file is written here and removed at exit: once pushed, the registry has its copy.
 struct ScratchFolder {
@@ -65,11 +66,32 @@ Artifact signature_artifact(const Descriptor& subject, const std::string& who) {
                     .annotations = {{"org.opencontainers.image.description", "signed by " + who}}};
 }
 
+// An attestation-like statement (in-toto's shape, much shortened): `predicate` about `subject`.
+Artifact attestation_artifact(const Descriptor& subject, const std::string& predicate) {
+    const nlohmann::json statement = {{"subject", {{{"digest", {{"sha256", std::string(subject.digest.hex())}}}}}},
+                                      {"predicateType", predicate}};
+    return Artifact{.artifact_type = std::string(attestation_type),
+                    .subject = subject,
+                    .blobs = {{.media_type = std::string(attestation_type), .bytes = statement.dump() + "\n"}}};
+}
+
 // How the pusher's side of the referrers tag went, in one line.
 std::string tag_update(const PushedArtifact& pushed) {
     if (pushed.oci_subject) return "the registry keeps the referrers (OCI-Subject: " + *pushed.oci_subject + ")";
     const ReferrerAdded& added = *pushed.referrers_tag;
     return "no OCI-Subject in the answer: added to the referrers tag, which now holds " + added.tag_digest->str();
+}
+
+// A run before this one left the race's two referrers in the tag; take them out again, so that
+// the race starts from the same two referrers on every run.
+void forget_race(RegistryClient& client, const std::string& repository, const Digest& subject,
+                 const std::vector<Digest>& racers) {
+    ReferrersTagState state = read_referrers_tag(client, repository, subject);
+    const auto before = state.referrers.size();
+    std::erase_if(state.referrers, [&](const Descriptor& d) { return std::find(racers.begin(), racers.end(), d.digest) != racers.end(); });
+    if (state.referrers.size() == before) return;
+    write_referrers_tag(client, repository, subject, state.referrers);
+    std::cout << "(An earlier run left the race's referrers in the tag: written back without them.)\n";
 }
 
 void print_referrers(const std::vector<Descriptor>& referrers) {
@@ -228,12 +250,14 @@ int main(int argc, char* argv[]) try {
     std::cout << "\n== Two clients add a referrer at the same moment\n";
     //! [race]
     // Two more artifacts, pushed without touching the tag; then two writers, interleaved.
-    const Artifact scan = signature_artifact(subject, "the scanner");
-    const Artifact provenance = signature_artifact(subject, "the build system");
+    const Artifact scan = attestation_artifact(subject, "https://example.com/vulnerability-scan");
+    const Artifact provenance = attestation_artifact(subject, "https://slsa.dev/provenance/v1");
     const Descriptor scan_referrer = push_artifact(client, repository, scan, false).referrer;
     const Descriptor provenance_referrer = push_artifact(client, repository, provenance, false).referrer;
     RegistryClient other = client.sibling();  // the second client, on its own connection
-
+    //! [race]
+    forget_race(client, repository, subject.digest, {scan_referrer.digest, provenance_referrer.digest});
+    //! [race_writers]
     ReferrersTagState first = read_referrers_tag(client, repository, subject.digest);   // writer 1 reads
     ReferrersTagState second = read_referrers_tag(other, repository, subject.digest);   // writer 2 reads the same
     first.referrers.push_back(scan_referrer);
@@ -242,7 +266,7 @@ int main(int argc, char* argv[]) try {
     const Digest written_second = write_referrers_tag(other, repository, subject.digest, second.referrers);
     // Writer 1 looks again: the tag no longer holds what it wrote. Its descriptor is lost.
     const std::optional<Digest> now = referrers_tag_digest(client, repository, subject.digest);
-    //! [race]
+    //! [race_writers]
     std::cout << "Both read " << first.digest->str() << " (" << first.referrers.size() - 1 << " referrers)\n"
               << "Writer 1 wrote " << written_first.str() << " (+ " << scan_referrer.digest.str() << ")\n"
               << "Writer 2 wrote " << written_second.str() << " (+ " << provenance_referrer.digest.str() << ")\n";
