@@ -48,7 +48,7 @@ public:
 };
 
 /// The referrers tag schema's tag for `subject`: the digest with `:` replaced by `-`,
-/// "sha256-<64 hex>" (OCI distribution spec 1.1, "referrers tag schema").
+/// `sha256-<64 hex>` (OCI distribution spec 1.1, "referrers tag schema").
 std::string referrers_tag(const Digest& subject);
 
 /// The subject digest a referrers tag names. Throws InvalidReferrersTag for another algorithm

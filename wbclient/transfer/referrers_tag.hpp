@@ -27,7 +27,7 @@ public:
 
 /// What the referrers tag held when it was read.
 struct ReferrersTagState {
-    std::string tag;               ///< "sha256-<hex>"
+    std::string tag;               ///< `sha256-<hex>`
     std::optional<Digest> digest;  ///< the index's digest; nothing if the tag did not exist (404)
     std::vector<Descriptor> referrers;
 };
