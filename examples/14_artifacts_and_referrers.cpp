@@ -107,6 +107,14 @@ void print_tag(const ReferrersTagState& state, std::string_view repository) {
     print_referrers(state.referrers);
 }
 
+// The repository's tags, on one line, printed once the request is done (with WORKBOOK_VERBOSE the
+// exchange is printed as it happens, and must not land in the middle of our line).
+void print_tags(RegistryClient& client, const std::string& repository) {
+    std::string line = "GET " + repository + " tags/list:";
+    for (const std::string& name : list_tags(client, repository)) line += " " + name;
+    std::cout << line << "\n";
+}
+
 // The options: at most one of --subject <digest> / --referrers <tag>, then [registry [repository]].
 struct Options {
     std::string mode;  // "", "--subject" or "--referrers"
@@ -212,9 +220,7 @@ int main(int argc, char* argv[]) try {
     const ReferrersTagState tag = read_referrers_tag(client, repository, subject.digest);
     //! [read_fallback]
     print_tag(tag, repository);
-    std::cout << "GET " << repository << " tags/list:";
-    for (const std::string& name : list_tags(client, repository)) std::cout << " " << name;
-    std::cout << "\n";
+    print_tags(client, repository);
 
     std::cout << "\n== Referrers by artifactType, filtered here since the registry cannot\n";
     //! [by_artifact_type]
@@ -301,10 +307,9 @@ int main(int argc, char* argv[]) try {
     }
     const ReferrersTagState orphaned = read_referrers_tag(client, repository, subject.digest);
     std::cout << "The referrers tag still names " << orphaned.referrers.size()
-              << " referrers of a manifest the repository no longer has.\n"
-              << "GET " << repository << " tags/list:";
-    for (const std::string& name : list_tags(client, repository)) std::cout << " " << name;
-    std::cout << "\nRegistry 2.8.2 never read a subject: nothing ties these artifacts to the deleted image. "
+              << " referrers of a manifest the repository no longer has.\n";
+    print_tags(client, repository);
+    std::cout << "Registry 2.8.2 never read a subject: nothing ties these artifacts to the deleted image. "
                  "A garbage collection (docker-registry garbage-collect) decides what happens to their bytes.\n";
     return EXIT_SUCCESS;
 } catch (const std::exception& error) {
