@@ -2,7 +2,7 @@
 // records what the book shows: each run's output with its HTTP exchanges (scrubbed), and the
 // raw transcript. `./workbook run` is this, then the book.
 //
-// Usage: record_chapters [--verbose] [--collect-after <program>]... <output-dir> <chapter-program>...
+// Usage: record_chapters [--verbose] [--collect-after <program>[=<repository>]]... <output-dir> <chapter-program>...
 //   Prints one line per chapter (passed or failed, seconds, requests, bytes moved) and a
 //   closing summary; --verbose (or WORKBOOK_VERBOSE=1) prints each program's narration too.
 //   Writes <program>.out (output and exchanges), <program>.transcript.jsonl and
@@ -16,7 +16,8 @@
 //   health check; its debug address is shown as localhost:5006.
 //   --collect-after plays the operator after that chapter: stop the registry, run
 //   garbage-collect (dry run, then for real), start it again; the output goes to
-//   <program>.gc.out.
+//   <program>.gc.out. Written <program>=<repository>, the marking lines of other repositories
+//   are left out of it (the summary and every "eligible for deletion" line stay).
 #include "busybox_image.hpp"
 #include "event_receiver.hpp"
 #include "protected_registries.hpp"
@@ -32,7 +33,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
-#include <set>
+#include <map>
 #include <sstream>
 
 namespace fs = std::filesystem;
@@ -76,17 +77,34 @@ std::string raw_lines_since(const harness::RegistryInstance& registry, std::size
 // "http://127.0.0.1:41234/token" -> "127.0.0.1:41234".
 std::string token_server_host(const std::string& realm) { return wbclient::Url(realm).authority(); }
 
+// The collector's output with the "<repository>: marking ..." lines of repositories other than
+// `repository` left out, and a line saying so; all of it when `repository` is empty.
+std::string only_repository(const std::string& out, const std::string& repository) {
+    if (repository.empty()) return out;
+    std::string kept;
+    std::size_t left_out = 0;
+    for (const std::string& line : lines_of(out)) {
+        const bool marking = line.find(": marking ") != std::string::npos;
+        // The collector also prints each repository's bare name before its marking lines.
+        const bool name_alone = !line.empty() && line.find(' ') == std::string::npos && line.find(':') == std::string::npos;
+        if ((marking || name_alone) && !line.starts_with(repository)) ++left_out;
+        else kept += line + "\n";
+    }
+    return "(" + std::to_string(left_out) + " lines about other repositories left out)\n" + kept;
+}
+
 // What an operator does between chapters: stop, collect (dry run, then for real), start.
 // A plain collection only: --delete-untagged would take later chapters' untagged images.
 int collect_garbage(harness::RegistryInstance& registry, const fs::path& output,
-                    const std::vector<std::pair<std::string, std::string>>& replacements) {
+                    const std::vector<std::pair<std::string, std::string>>& replacements,
+                    const std::string& repository) {
     registry.stop();
     std::string shown;
     int failures = 0;
     for (const std::vector<std::string>& flags : {std::vector<std::string>{"--dry-run"}, std::vector<std::string>{}}) {
         const harness::RunResult gc = registry.garbage_collect(flags);
         shown += "$ docker-registry garbage-collect " + (flags.empty() ? "" : flags[0] + " ") +
-                 "config.yml\n" + gc.out + "\n";
+                 "config.yml\n" + only_repository(gc.out, repository) + "\n";
         if (gc.exit_code != 0) {
             std::cerr << "record_chapters: garbage-collect failed: " << gc.err;
             ++failures;
@@ -133,15 +151,19 @@ int main(int argc, char* argv[]) try {
     int first = 1;
     const char* verbose_environment = std::getenv("WORKBOOK_VERBOSE");
     bool verbose = verbose_environment && std::string(verbose_environment) == "1";
-    std::set<std::string> collect_after;
+    std::map<std::string, std::string> collect_after;  // program -> the repository to show, or ""
     for (; first < argc && std::string(argv[first]).starts_with("--"); ++first) {
         const std::string option = argv[first];
         if (option == "--verbose") verbose = true;
-        else if (option == "--collect-after" && first + 1 < argc) collect_after.insert(argv[++first]);
+        else if (option == "--collect-after" && first + 1 < argc) {
+            const std::string value = argv[++first];
+            const auto equals = value.find('=');
+            collect_after[value.substr(0, equals)] = equals == std::string::npos ? "" : value.substr(equals + 1);
+        }
         else argc = 0;  // unknown option: fall through to the usage line
     }
     if (argc < first + 2) {
-        std::cerr << "usage: record_chapters [--verbose] [--collect-after <program>]... <output-dir> "
+        std::cerr << "usage: record_chapters [--verbose] [--collect-after <program>[=<repository>]]... <output-dir> "
                      "<chapter-program>...\n";
         return EXIT_FAILURE;
     }
@@ -259,7 +281,8 @@ int main(int argc, char* argv[]) try {
             ++chapters_failed;
         }
         std::cout << std::flush;
-        if (collect_after.contains(name)) failures += collect_garbage(*registry, output / (name + ".gc.out"), replacements);
+        if (collect_after.contains(name))
+            failures += collect_garbage(*registry, output / (name + ".gc.out"), replacements, collect_after.at(name));
     }
     const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
     const int chapters = argc - first - 1;

@@ -116,6 +116,9 @@ TEST_CASE("book views: paths are templated and shortened", "[book]") {
     CHECK(book::shortened_path("/v2/a/blobs/" + layer) == "/v2/a/blobs/sha256:aaaaaaaa\u2026");
     CHECK(book::path_template("/token?scope=repository%3Aa%3Apush%2Cpull") == "/token?scope=repository%3Aa%3Apull%2Cpush");
     CHECK(book::path_template("/v2/" + std::string(300, 'a') + "/tags/list") == "/v2/<300 characters>/tags/list");
+    CHECK(book::path_template("/v2/a/manifests/sha256-" + std::string(64, 'b')) == "/v2/a/manifests/sha256-<hex>");
+    CHECK(book::shortened_path("/v2/a/manifests/sha256-" + std::string(64, 'b')) ==
+          "/v2/a/manifests/sha256-bbbbbbbb\u2026");
     CHECK(book::digests_in("x " + layer + " " + config + " " + layer) == std::vector<std::string>{layer, config});
 }
 

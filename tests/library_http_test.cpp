@@ -58,6 +58,15 @@ TEST_CASE("Url: anything but an absolute http(s) URL is refused with a reason", 
     CHECK_THROWS_WITH(Url("http://a\nb/"), Catch::Contains("'http://a?b/'"));
 }
 
+TEST_CASE("Url: a query parameter added, percent-encoded by libcurl", "[library][http]") {
+    const Url referrers("http://127.0.0.1:5000/v2/a/referrers/sha256:" + std::string(64, '0'));
+    // '+' would read back as a space, '/' and '&' would split the value: all encoded.
+    CHECK(referrers.with_query("artifactType", "application/spdx+json").query() ==
+          "artifactType=application%2fspdx%2bjson");
+    CHECK(referrers.with_query("a", "x&y=z").with_query("b", "1").query() == "a=x%26y%3dz&b=1");
+    CHECK(referrers.with_query("a", "b").path() == referrers.path());
+}
+
 TEST_CASE("Url: resolving a Link or Location target against the page that sent it", "[library][http]") {
     const Url page("http://127.0.0.1:5000/v2/_catalog?n=2");
     CHECK(page.resolve("/v2/_catalog?last=a&n=2").str() == "http://127.0.0.1:5000/v2/_catalog?last=a&n=2");

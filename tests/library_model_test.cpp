@@ -1,4 +1,5 @@
 // The model layer on its own: digests, references, manifests (wbclient/model/).
+#include "wbclient/model/artifact.hpp"
 #include "wbclient/model/digest.hpp"
 #include "wbclient/model/manifest.hpp"
 #include "wbclient/model/reference.hpp"
@@ -102,3 +103,46 @@ TEST_CASE("manifests: all four types parse, and malformed ones are refused with 
         Catch::Contains("negative"));
 }
 
+
+TEST_CASE("artifacts: the empty config, artifactType and subject, the referrers tag and its index", "[library][model]") {
+    const Descriptor empty = empty_config_descriptor();
+    CHECK(empty.media_type == "application/vnd.oci.empty.v1+json");
+    CHECK(empty.digest.str() == "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a");
+    CHECK(empty.size == 2);
+
+    const Descriptor subject = descriptor_of(media_type::oci_manifest, "an image's manifest");
+    const ArtifactSpec spec{.artifact_type = "application/spdx+json",
+                            .subject = subject,
+                            .blobs = {descriptor_of("application/spdx+json", "{}\n")},
+                            .annotations = {{"org.example", "yes"}}};
+    const std::string bytes = artifact_manifest(spec);
+    CHECK(artifact_manifest(spec) == bytes);  // the same spec, the same bytes
+    const Manifest parsed = Manifest::parse(bytes, "");
+    CHECK(parsed.media_type == media_type::oci_manifest);
+    CHECK(parsed.artifact_type == "application/spdx+json");
+    REQUIRE(parsed.subject);
+    CHECK(parsed.subject->digest == subject.digest);
+    CHECK(parsed.config->digest == empty.digest);
+    CHECK_THROWS_AS(artifact_manifest({.subject = subject, .blobs = spec.blobs}), std::invalid_argument);
+
+    // The index names it with artifactType and annotations, which survive a round trip.
+    const Descriptor referrer = referrer_descriptor(descriptor_of(media_type::oci_manifest, bytes), spec);
+    const Manifest index = Manifest::parse(referrers_index({referrer}), "");
+    REQUIRE(index.manifests.size() == 1);
+    CHECK(index.manifests[0].artifact_type == "application/spdx+json");
+    CHECK(index.manifests[0].annotations.at("org.example") == "yes");
+    CHECK(referrers_of_type(index.manifests, "application/spdx+json").size() == 1);
+    CHECK(referrers_of_type(index.manifests, "other").empty());
+    CHECK(names_referrer(index.manifests, referrer.digest));
+    CHECK_THROWS_WITH(Manifest::parse(R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json",)"
+                                      R"("manifests":[],"artifactType":7})", ""),
+                      Catch::Contains("artifactType is not a string"));
+
+    CHECK(referrers_tag(subject.digest) == "sha256-" + std::string(subject.digest.hex()));
+    CHECK(subject_of_referrers_tag(referrers_tag(subject.digest)) == subject.digest);
+    CHECK_THROWS_AS(subject_of_referrers_tag("sha512-" + std::string(128, 'a')), InvalidReferrersTag);
+    CHECK_THROWS_WITH(subject_of_referrers_tag("sha512-abc"), Catch::Contains("is for sha512 digests"));
+    CHECK_THROWS_WITH(subject_of_referrers_tag("latest"), Catch::Contains("is no referrers tag"));
+    CHECK_THROWS_WITH(subject_of_referrers_tag("sha256-ABC"), Catch::Contains("64 lower-case hex"));
+    CHECK_THROWS_AS(subject_of_referrers_tag("-abc"), InvalidReferrersTag);
+}

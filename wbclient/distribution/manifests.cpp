@@ -54,8 +54,8 @@ ManifestSummary head_manifest(RegistryClient& client, std::string_view repositor
 }
 
 //! [manifest_put]
-Digest put_manifest(RegistryClient& client, std::string_view repository, std::string_view reference,
-                    std::string_view media_type, const std::string& bytes) {
+PutManifestAnswer put_manifest_answer(RegistryClient& client, std::string_view repository, std::string_view reference,
+                                      std::string_view media_type, const std::string& bytes) {
     Request request{
         .method = "PUT", .url = client.url(repository, "manifests/" + std::string(reference)), .body = bytes};
     request.headers.add("Content-Type", std::string(media_type));
@@ -65,7 +65,12 @@ Digest put_manifest(RegistryClient& client, std::string_view repository, std::st
     if (theirs && Digest::parse(*theirs) != ours)
         throw DigestMismatch("registry stored manifest as " + *theirs + ", we sent " + ours.str(), ours,
                              Digest::parse(*theirs));
-    return ours;
+    return PutManifestAnswer{.digest = ours, .oci_subject = response.headers.get("OCI-Subject")};
+}
+
+Digest put_manifest(RegistryClient& client, std::string_view repository, std::string_view reference,
+                    std::string_view media_type, const std::string& bytes) {
+    return put_manifest_answer(client, repository, reference, media_type, bytes).digest;
 }
 //! [manifest_put]
 

@@ -6,6 +6,7 @@
 #include "wbclient/model/manifest.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -40,6 +41,19 @@ ManifestSummary head_manifest(RegistryClient& client, std::string_view repositor
 /// checking it equals the digest of `bytes`.
 Digest put_manifest(RegistryClient& client, std::string_view repository, std::string_view reference,
                     std::string_view media_type, const std::string& bytes);
+
+/// A manifest PUT's answer beyond its 201: the digest, and the OCI-Subject header, which an
+/// OCI 1.1 registry sends when it read the manifest's `subject` and so lists the manifest in
+/// its referrers API itself. Without it (registry 2.8.2) the client that pushed the manifest
+/// must add it to the referrers tag (transfer/referrers_tag.hpp).
+struct PutManifestAnswer {
+    Digest digest;
+    std::optional<std::string> oci_subject;
+};
+
+/// put_manifest, keeping what the answer said about the subject.
+PutManifestAnswer put_manifest_answer(RegistryClient& client, std::string_view repository, std::string_view reference,
+                                      std::string_view media_type, const std::string& bytes);
 
 /// DELETE `/v2/<name>/manifests/<digest>`: 202 removes the manifest from the repository and
 /// every tag that points at it. The bytes stay on disk until a garbage collection. Throws

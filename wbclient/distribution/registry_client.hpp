@@ -1,6 +1,6 @@
 // A connection to one registry (its base URL and an HTTP client), and the whole distribution
 // API behind one include. Each endpoint has one function in the file of its resource
-// (base, blobs, uploads, manifests, tags, catalog; debug_server for the debug address); the
+// (base, blobs, uploads, manifests, referrers, tags, catalog; debug_server for the debug address); the
 // members below are shorthands for the ones every chapter uses, so `registry.get_manifest(...)`
 // reads like `crane`'s calls.
 #pragma once
@@ -11,6 +11,7 @@
 #include "wbclient/distribution/catalog.hpp"
 #include "wbclient/distribution/debug_server.hpp"
 #include "wbclient/distribution/manifests.hpp"
+#include "wbclient/distribution/referrers.hpp"
 #include "wbclient/distribution/registry_error.hpp"
 #include "wbclient/distribution/tags.hpp"
 #include "wbclient/distribution/upload_location.hpp"

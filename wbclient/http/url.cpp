@@ -93,6 +93,17 @@ Url Url::resolve(std::string_view reference) const {
     return Url(handle.get(), reference);
 }
 
+Url Url::with_query(std::string_view name, std::string_view value) const {
+    const UrlHandle handle = new_handle();
+    if (set_url(handle.get(), text_, 0) != CURLUE_OK) refuse(text_, "libcurl cannot read it back");
+    // libcurl encodes the value but keeps the first '=' as the separator.
+    const std::string pair = std::string(name) + "=" + std::string(value);
+    if (pair.find('\0') != std::string::npos ||
+        curl_url_set(handle.get(), CURLUPART_QUERY, pair.c_str(), CURLU_APPENDQUERY | CURLU_URLENCODE) != CURLUE_OK)
+        throw std::invalid_argument("cannot add the query parameter '" + printable(name) + "' to " + text_);
+    return Url(handle.get(), text_);
+}
+
 std::string registry_base_url(std::string_view registry) {
     const auto expected = [&] {
         return std::invalid_argument("registry '" + printable(registry) +

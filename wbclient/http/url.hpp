@@ -50,6 +50,11 @@ public:
     /// fragment reference, which no registry sends, loses the path with libcurl 7.88.)
     Url resolve(std::string_view reference) const;
 
+    /// This URL with `name=value` appended to its query, both percent-encoded by libcurl
+    /// (CURLU_URLENCODE): "application/spdx+json" goes out as "application%2fspdx%2bjson", so
+    /// the '+' is not read back as a space.
+    Url with_query(std::string_view name, std::string_view value) const;
+
 private:
     // Reads the parts of the URL that `handle` (a CURLU) holds; `text` is quoted in errors.
     Url(::Curl_URL* handle, std::string_view text);

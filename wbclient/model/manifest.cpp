@@ -57,6 +57,17 @@ Descriptor descriptor_from_json(const nlohmann::json& json) {
                                        .architecture = platform->value("architecture", ""),
                                        .variant = platform->value("variant", "")};
     }
+    if (const auto type = json.find("artifactType"); type != json.end()) {
+        if (!type->is_string()) reject("a descriptor's artifactType is not a string");
+        descriptor.artifact_type = type->get<std::string>();
+    }
+    if (const auto annotations = json.find("annotations"); annotations != json.end()) {
+        if (!annotations->is_object()) reject("a descriptor's annotations are not an object");
+        for (const auto& [key, value] : annotations->items()) {
+            if (!value.is_string()) reject("the annotation " + key + " is not a string");
+            descriptor.annotations[key] = value.get<std::string>();
+        }
+    }
     return descriptor;
 }
 
@@ -70,6 +81,8 @@ nlohmann::json descriptor_to_json(const Descriptor& descriptor) {
         if (!descriptor.platform->variant.empty())
             json["platform"]["variant"] = descriptor.platform->variant;
     }
+    if (!descriptor.artifact_type.empty()) json["artifactType"] = descriptor.artifact_type;
+    if (!descriptor.annotations.empty()) json["annotations"] = descriptor.annotations;
     return json;
 }
 
@@ -104,6 +117,12 @@ Manifest Manifest::parse(std::string_view bytes, std::string_view content_type) 
         reject("unsupported media type '" + manifest.media_type + "'");
 
     try {
+        if (const auto type = json.find("artifactType"); type != json.end()) {
+            if (!type->is_string()) reject("artifactType is not a string");
+            manifest.artifact_type = type->get<std::string>();
+        }
+        if (const auto subject = json.find("subject"); subject != json.end())
+            manifest.subject = descriptor_from_json(*subject);
         if (manifest.is_index()) {
             const auto entries = json.find("manifests");
             if (entries == json.end() || !entries->is_array()) reject("an index has no manifests");

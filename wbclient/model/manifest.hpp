@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -27,6 +28,8 @@ inline constexpr std::string_view oci_layer_gzip =
     "application/vnd.oci.image.layer.v1.tar+gzip";
 inline constexpr std::string_view docker_layer_gzip =
     "application/vnd.docker.image.rootfs.diff.tar.gzip";
+/// OCI 1.1's empty descriptor: the config of an artifact that needs none, the two bytes `{}`.
+inline constexpr std::string_view oci_empty = "application/vnd.oci.empty.v1+json";
 }  // namespace media_type
 
 /// The Accept header that asks for any of the four manifest kinds. Without it a registry
@@ -48,6 +51,10 @@ struct Descriptor {
     Digest digest;
     std::uint64_t size = 0;
     std::optional<Platform> platform;  ///< set on index entries
+    /// OCI 1.1: what kind of artifact the manifest it points at is ("" when not said); set on
+    /// the entries of a referrers index, so a client can filter without fetching each one.
+    std::string artifact_type;
+    std::map<std::string, std::string> annotations;
 };
 
 /// A parsed image manifest or index. Exactly one of {config + layers} or {manifests} is
@@ -57,6 +64,10 @@ struct Manifest {
     std::optional<Descriptor> config;
     std::vector<Descriptor> layers;
     std::vector<Descriptor> manifests;
+    /// OCI 1.1 artifacts: the manifest's `artifactType` ("" when absent) and its `subject`,
+    /// the manifest this one refers to (a signature's image, an SBOM's image).
+    std::string artifact_type;
+    std::optional<Descriptor> subject;
 
     bool is_index() const { return is_index_type(media_type); }
     /// Everything this document points at: config then layers, or the index's manifests.
