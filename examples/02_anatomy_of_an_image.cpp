@@ -97,26 +97,21 @@ int main(int argc, char* argv[]) try {
         throw std::runtime_error("manifest bytes hash to " + computed.str() + ", not " + claimed);
     const auto tagged = wbclient::Manifest::parse(got.body, header(got, "Content-Type"));
     //! [manifest_digest]
-    std::cout << "== The manifest of " << image.str() << "\nGET: " << summary(got) << ", exactly:\n"
-              << got.body << (got.body.ends_with('\n') ? "" : "\n") << "Docker-Content-Digest: "
-              << claimed << "\nsha256 of those bytes: " << computed.str() << " (the same)\n";
-
     //! [index_child]
     // An index (OCI) or manifest list (Docker) names one image per platform: take this
     // machine's, fetched by digest and checked the same way.
     Response image_got = got;
     wbclient::Manifest manifest = tagged;
+    wbclient::Platform chosen;
     if (tagged.is_index()) {
         const wbclient::Descriptor& child = wbclient::select_manifest(
             tagged, {.os = "linux", .architecture = std::string(wbclient::host_architecture())});
+        chosen = *child.platform;
         image_got = send(client, "GET", manifest_url(child.digest.str()), {{"Accept", all_types}}, 200);
         if (wbclient::digest_of(image_got.body) != child.digest)
             throw std::runtime_error("manifest " + child.digest.str() + " does not hash to its digest");
         manifest = wbclient::Manifest::parse(image_got.body, header(image_got, "Content-Type"));
         if (manifest.is_index()) throw std::runtime_error("index " + child.digest.str() + " names another index");
-        std::cout << "An index of " << tagged.manifests.size() << " images; this machine's ("
-                  << wbclient::platform_string(*child.platform) << "), by digest:\nGET: " << summary(image_got)
-                  << ", exactly:\n" << image_got.body << (image_got.body.ends_with('\n') ? "" : "\n");
     }
     //! [index_child]
     // Both formats describe the same thing; anything else (a Helm chart, a signature) is not an image.
@@ -127,6 +122,14 @@ int main(int argc, char* argv[]) try {
         throw std::runtime_error(image.str() + "'s first layer is " +
                                  (manifest.layers.empty() ? std::string("missing") : manifest.layers.at(0).media_type) +
                                  "; this chapter reads gzipped tar layers");
+    std::cout << "== The manifest of " << image.str() << "\nGET: " << summary(got) << ", exactly:\n"
+              << got.body << (got.body.ends_with('\n') ? "" : "\n") << "Docker-Content-Digest: "
+              << claimed << "\nsha256 of those bytes: " << computed.str() << " (the same)\n";
+    if (tagged.is_index())
+        std::cout << "An index of " << tagged.manifests.size() << " images; this machine's ("
+                  << wbclient::platform_string(chosen)
+                  << "), by digest:\nGET: " << summary(image_got) << ", exactly:\n" << image_got.body
+                  << (image_got.body.ends_with('\n') ? "" : "\n");
 
     //! [head_and_etag]
     // HEAD: the headers of a GET, no body. If-None-Match with the Etag: 304 while unchanged.
