@@ -51,6 +51,7 @@ inline std::string show(const std::map<std::string, std::string>& tree) {
 inline std::map<std::string, std::string> check_same_rootfs_as_umoci(const std::filesystem::path& layout,
                                                                     const std::string& tag,
                                                                     const std::filesystem::path& work) {
+    std::filesystem::create_directories(work);
     const auto ours = work / "ours";
     wbclient::unpack_image(layout, ours);
     const auto bundle = work / "umoci";
