@@ -471,15 +471,6 @@ TEST_CASE("chapter 05: bad input gets a one-line error, a non-zero exit and noth
 
 namespace {
 
-// `skopeo copy docker://<image> oci:<layout>:<tag>`: the layout umoci unpacks, and ours too.
-fs::path copy_to_layout(const std::string& image, const fs::path& layout, const std::string& tag) {
-    const RunResult copied = run_program({"skopeo", "copy", "--quiet", "--src-tls-verify=false",
-                                          "docker://" + image, "oci:" + layout.string() + ":" + tag});
-    INFO(image << ": " << copied.out << copied.err);
-    REQUIRE(copied.exit_code == 0);
-    return layout;
-}
-
 // The entries of an image's top layer, as the tar lists them: where its whiteouts show.
 std::vector<std::string> top_layer_entries(const fs::path& layout) {
     const auto index = wbclient::Manifest::parse(wbclient::read_file(layout / "index.json"), wbclient::media_type::oci_index);
@@ -547,7 +538,7 @@ TEST_CASE("chapter 05: an extending image that deletes and replaces, by our libr
     // Blocks, not SECTIONs: the set-up above (the chapter, buildah) runs once for all three.
 
     {  // our library's image: the whiteout and the opaque marker in its layer, their effect in the rootfs
-        const auto layout = copy_to_layout(host + "/my-app:slim", workspace.path() / "slim.layout", "slim");
+        const auto layout = test_support::copy_to_layout(host + "/my-app:slim", workspace.path() / "slim.layout", "slim");
         const auto entries = top_layer_entries(layout);
         CHECK(has(entries, "bin/.wh.date"));
         CHECK(has(entries, "app/.wh..wh..opq"));
@@ -559,7 +550,7 @@ TEST_CASE("chapter 05: an extending image that deletes and replaces, by our libr
     }
 
     {  // buildah's image: its own whiteouts, the same effect, the same rootfs as umoci's
-        const auto layout = copy_to_layout(host + "/my-app:buildah", workspace.path() / "buildah.layout", "buildah");
+        const auto layout = test_support::copy_to_layout(host + "/my-app:buildah", workspace.path() / "buildah.layout", "buildah");
         const auto entries = top_layer_entries(layout);
         INFO("buildah's layer holds:\n" << [&] {
             std::string text;
@@ -579,7 +570,7 @@ TEST_CASE("chapter 05: an extending image that deletes and replaces, by our libr
     {  // the images chapter 05 builds, and its base: the same rootfs as umoci's
         for (const std::string tag : {"my-busybox:latest", "my-busybox:extended", "my-app:latest"}) {
             const std::string name = tag.substr(tag.find(':') + 1) + "-" + tag.substr(0, tag.find(':'));
-            const auto layout = copy_to_layout(host + "/" + tag, workspace.path() / (name + ".layout"), "image");
+            const auto layout = test_support::copy_to_layout(host + "/" + tag, workspace.path() / (name + ".layout"), "image");
             const auto tree = test_support::check_same_rootfs_as_umoci(layout, "image", workspace.path() / name);
             CHECK(tree.count("bin/busybox"));
             CHECK(tree.count("app/hello.sh") == (tag == "my-busybox:latest" ? 0 : 1));

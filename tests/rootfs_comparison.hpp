@@ -15,6 +15,7 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <vector>
 
 namespace test_support {
 
@@ -43,6 +44,20 @@ inline std::string show(const std::map<std::string, std::string>& tree) {
     std::string text;
     for (const auto& [path, what] : tree) text += path + ": " + what + "\n";
     return text;
+}
+
+/// `skopeo copy [options] docker://<image> oci:<layout>:<tag>`: the layout umoci unpacks, and
+/// unpack_image too (`options`: say, --override-arch to take one platform of an index).
+inline std::filesystem::path copy_to_layout(const std::string& image, const std::filesystem::path& layout,
+                                            const std::string& tag, const std::vector<std::string>& options = {}) {
+    std::vector<std::string> argv = {"skopeo", "copy", "--quiet", "--src-tls-verify=false"};
+    argv.insert(argv.end(), options.begin(), options.end());
+    argv.push_back("docker://" + image);
+    argv.push_back("oci:" + layout.string() + ":" + tag);
+    const auto copied = harness::run_program(argv);
+    INFO(image << ": " << copied.out << copied.err);
+    REQUIRE(copied.exit_code == 0);
+    return layout;
 }
 
 /// Unpacks the OCI layout `layout` (its one image, tagged `tag`) with unpack_image into
