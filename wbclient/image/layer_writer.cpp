@@ -136,6 +136,7 @@ void LayerWriter::remove_whited_out(const fs::path& layer_file, const std::strin
         const std::vector<std::string> parts = safe_components(name, what);
         if (parts.empty() || !parts.back().starts_with(whiteout_prefix)) continue;
         check_no_symlink_on_the_way(root_, parts, what);
+        //! [whiteouts]
         const fs::path folder = root_ / join({parts.begin(), parts.end() - 1});
         const std::string& base = parts.back();
         if (base == opaque_marker) {
@@ -152,6 +153,7 @@ void LayerWriter::remove_whited_out(const fs::path& layer_file, const std::strin
             ++whiteouts_;
         }
         // Other ".wh..wh." names are aufs's own bookkeeping (hard link tables): nothing to delete.
+        //! [whiteouts]
     }
 }
 
@@ -214,9 +216,11 @@ void LayerWriter::apply(const fs::path& layer_file, Whiteouts whiteouts) {
         // replaces (a file by a folder, a folder and all it holds by a file). A symlink is
         // removed, never followed; a file is unlinked, never rewritten in place, since another
         // hard link may share its contents.
+        //! [replace]
         const auto existing = fs::symlink_status(destination);
         const bool merges = !is_hard_link && archive_entry_filetype(entry) == AE_IFDIR && fs::is_directory(existing);
         if (fs::exists(existing) && !merges) fs::remove_all(destination);
+        //! [replace]
         archive_entry_set_pathname(entry, destination.c_str());
         archive_entry_set_perm(entry, archive_entry_perm(entry) & 01777);  // no setuid/setgid
         if (archive_write_header(writer.get(), entry) < ARCHIVE_WARN)
