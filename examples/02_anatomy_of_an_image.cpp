@@ -1,12 +1,19 @@
-// Chapter 02: take an image apart (manifest, config, layer), check each digest against the
-// bytes, and watch the registry negotiate which kind of manifest it serves.
+// Chapter 02: take an image apart (manifest, config, layer), Docker schema2 or OCI, an image or
+// an index of them, check each digest against the bytes, and watch the registry negotiate which
+// kind of manifest it serves.
 //
 // Usage: 02_anatomy_of_an_image [image]
 //   e.g. 02_anatomy_of_an_image localhost:5000/my-busybox:latest   (default: on $WORKBOOK_REGISTRY)
+//   Reads the image and writes nothing into its repository. To show content negotiation it pushes
+//   three tags (schema2, oci, list) into a scratch repository of its own on the same registry,
+//   02-anatomy-scratch/<repository>, mounting the image's blobs there.
 #include "program_options.hpp"
-#include "wbclient/image/layer_reader.hpp"
-#include "wbclient/model/reference.hpp"
 #include "wbclient/distribution/registry_client.hpp"
+#include "wbclient/distribution/uploads.hpp"
+#include "wbclient/image/image_builder.hpp"
+#include "wbclient/image/layer_reader.hpp"
+#include "wbclient/model/platform.hpp"
+#include "wbclient/model/reference.hpp"
 
 #include <cstdio>
 #include <cstdlib>
@@ -49,11 +56,26 @@ std::string fetch_small_blob(wbclient::RegistryClient& client, const std::string
     return bytes;
 }
 
+// The same image written down the other way: every media type of `manifest` (the manifest's,
+// the config's, the gzipped layers') turned into OCI's or Docker schema2's. The blobs stay.
+json with_media_types(json manifest, bool oci) {
+    const auto types = wbclient::media_types_of(oci ? wbclient::ImageFormat::oci : wbclient::ImageFormat::docker_schema2);
+    manifest["mediaType"] = types.manifest;
+    manifest["config"]["mediaType"] = types.config;
+    for (auto& each : manifest["layers"]) each["mediaType"] = types.layer;
+    return manifest;
+}
+
+bool is_gzip_layer(std::string_view type) {
+    return type == media_type::oci_layer_gzip || type == media_type::docker_layer_gzip;
+}
+
 }  // namespace
 
 int main(int argc, char* argv[]) try {
     if (argc > 2) {
-        std::cerr << "usage: " << argv[0] << " [image]   e.g. localhost:5000/my-busybox:latest\n";
+        std::cerr << "usage: " << argv[0] << " [image]   e.g. localhost:5000/my-busybox:latest\n"
+                     "  (reads the image; pushes only into the scratch repository 02-anatomy-scratch/<repository>)\n";
         return EXIT_FAILURE;
     }
     const auto image = wbclient::Reference::parse(
@@ -73,14 +95,41 @@ int main(int argc, char* argv[]) try {
     const std::string claimed = header(got, "Docker-Content-Digest");
     if (claimed != computed.str())
         throw std::runtime_error("manifest bytes hash to " + computed.str() + ", not " + claimed);
-    const auto manifest = wbclient::Manifest::parse(got.body, header(got, "Content-Type"));
+    const auto tagged = wbclient::Manifest::parse(got.body, header(got, "Content-Type"));
     //! [manifest_digest]
-    if (manifest.media_type != media_type::docker_manifest)
-        throw std::runtime_error(image.str() + " has media type " + manifest.media_type +
-                                 "; this chapter takes apart a Docker schema2 image");
+    //! [index_child]
+    // An index (OCI) or manifest list (Docker) names one image per platform: take this
+    // machine's, fetched by digest and checked the same way.
+    Response image_got = got;
+    wbclient::Manifest manifest = tagged;
+    wbclient::Platform chosen;
+    if (tagged.is_index()) {
+        const wbclient::Descriptor& child = wbclient::select_manifest(
+            tagged, {.os = "linux", .architecture = std::string(wbclient::host_architecture())});
+        chosen = *child.platform;
+        image_got = send(client, "GET", manifest_url(child.digest.str()), {{"Accept", all_types}}, 200);
+        if (wbclient::digest_of(image_got.body) != child.digest)
+            throw std::runtime_error("manifest " + child.digest.str() + " does not hash to its digest");
+        manifest = wbclient::Manifest::parse(image_got.body, header(image_got, "Content-Type"));
+        if (manifest.is_index()) throw std::runtime_error("index " + child.digest.str() + " names another index");
+    }
+    //! [index_child]
+    // Both formats describe the same thing; anything else (a Helm chart, a signature) is not an image.
+    if (manifest.config->media_type != media_type::oci_config && manifest.config->media_type != media_type::docker_config)
+        throw std::runtime_error(image.str() + " has a config of type " + manifest.config->media_type +
+                                 ": not a container image");
+    if (manifest.layers.empty() || !is_gzip_layer(manifest.layers.at(0).media_type))
+        throw std::runtime_error(image.str() + "'s first layer is " +
+                                 (manifest.layers.empty() ? std::string("missing") : manifest.layers.at(0).media_type) +
+                                 "; this chapter reads gzipped tar layers");
     std::cout << "== The manifest of " << image.str() << "\nGET: " << summary(got) << ", exactly:\n"
               << got.body << (got.body.ends_with('\n') ? "" : "\n") << "Docker-Content-Digest: "
               << claimed << "\nsha256 of those bytes: " << computed.str() << " (the same)\n";
+    if (tagged.is_index())
+        std::cout << "An index of " << tagged.manifests.size() << " images; this machine's ("
+                  << wbclient::platform_string(chosen)
+                  << "), by digest:\nGET: " << summary(image_got) << ", exactly:\n" << image_got.body
+                  << (image_got.body.ends_with('\n') ? "" : "\n");
 
     //! [head_and_etag]
     // HEAD: the headers of a GET, no body. If-None-Match with the Etag: 304 while unchanged.
@@ -131,36 +180,55 @@ int main(int argc, char* argv[]) try {
     std::cout << "sha256 of the tar:   " << listing.diff_id.str() << "\nthe config's diff_id: " << diff_id
               << (listing.diff_id.str() == diff_id ? " (the same)" : " (DIFFERENT)") << "\n";
 
+    //! [scratch_repository]
+    // The negotiation needs several kinds of manifest under tags; the image's own repository
+    // is not ours to write into, so they go to a scratch repository, the blobs mounted there.
+    const std::string scratch = "02-anatomy-scratch/" + image.repository;
+    for (const wbclient::Descriptor& blob : manifest.references()) {
+        const wbclient::MountResult mount = wbclient::request_mount(client, scratch, blob.digest, image.repository);
+        if (!mount.mounted) {
+            wbclient::cancel_upload(client, mount.upload_location);
+            throw std::runtime_error("the registry would not mount " + blob.digest.str() + " into " + scratch);
+        }
+    }
+    //! [scratch_repository]
+    std::cout << "\n== Content negotiation, in the scratch repository " << scratch << "\nMounted "
+              << manifest.references().size() << " blobs from " << image.repository << " (no bytes sent)\n";
+    const auto scratch_url = [&](std::string_view reference) {
+        return client.url(scratch, "manifests/" + std::string(reference));
+    };
+
     //! [push_variants]
-    // Two more manifests over the same blobs, for the registry to choose between: the image
-    // with OCI media types (tag "oci") and a list naming ours for its platform (tag "list").
-    json oci = json::parse(got.body);
-    oci["mediaType"] = media_type::oci_manifest;
-    oci["config"]["mediaType"] = media_type::oci_config;
-    for (auto& each : oci["layers"])
-        if (each["mediaType"] == media_type::docker_layer_gzip) each["mediaType"] = media_type::oci_layer_gzip;
+    // Three manifests over the same blobs, for the registry to choose between: the image with
+    // Docker schema2 types (tag "schema2"), with OCI types (tag "oci"), and a list naming the
+    // first for its platform (tag "list").
+    const json as_pushed = json::parse(image_got.body);
+    const std::string schema2_bytes = with_media_types(as_pushed, false).dump(3);
+    const Digest schema2_digest =
+        client.put_manifest(scratch, "schema2", media_type::docker_manifest, schema2_bytes);
     const Digest oci_digest =
-        client.put_manifest(image.repository, "oci", media_type::oci_manifest, oci.dump(3));
+        client.put_manifest(scratch, "oci", media_type::oci_manifest, with_media_types(as_pushed, true).dump(3));
     const wbclient::Platform platform{.os = config.value("os", ""),
                                        .architecture = config.value("architecture", "")};
     const json list = {{"schemaVersion", 2},
                        {"mediaType", media_type::docker_manifest_list},
-                       {"manifests", {wbclient::descriptor_to_json({.media_type = manifest.media_type,
-                                                                     .digest = computed,
-                                                                     .size = got.body.size(),
+                       {"manifests", {wbclient::descriptor_to_json({.media_type = std::string(media_type::docker_manifest),
+                                                                     .digest = schema2_digest,
+                                                                     .size = schema2_bytes.size(),
                                                                      .platform = platform})}}};
     const Digest list_digest =
-        client.put_manifest(image.repository, "list", media_type::docker_manifest_list, list.dump(3));
+        client.put_manifest(scratch, "list", media_type::docker_manifest_list, list.dump(3));
     //! [push_variants]
-    std::cout << "\n== Content negotiation\nPushed the image with OCI types as :oci (" << oci_digest.str()
-              << ")\nPushed a manifest list naming it for " << platform.os << "/" << platform.architecture
+    std::cout << "Pushed the image with Docker schema2 types as :schema2 (" << schema2_digest.str()
+              << ")\nPushed it with OCI types as :oci (" << oci_digest.str()
+              << ")\nPushed a manifest list naming :schema2 for " << platform.os << "/" << platform.architecture
               << " as :list (" << list_digest.str() << ")\n";
 
     //! [oci_accept]
     // An OCI manifest is served only when Accept names its type; "*/*" is not enough.
-    const Response refused = send(client, "GET", manifest_url("oci"), {{"Accept", "*/*"}}, 404);
+    const Response refused = send(client, "GET", scratch_url("oci"), {{"Accept", "*/*"}}, 404);
     const Response oci_got =
-        send(client, "GET", manifest_url("oci"), {{"Accept", std::string(media_type::oci_manifest)}}, 200);
+        send(client, "GET", scratch_url("oci"), {{"Accept", std::string(media_type::oci_manifest)}}, 200);
     //! [oci_accept]
     std::cout << "GET :oci, Accept: */*: " << summary(refused) << "\n  "
               << refused.body.substr(0, refused.body.find_last_not_of('\n') + 1) << "\nGET :oci, Accept: "
@@ -170,11 +238,11 @@ int main(int argc, char* argv[]) try {
     //! [schema1]
     // Fetched by tag without the schema2 type in Accept, a schema2 manifest is rewritten into
     // the old, signed schema1: other bytes, so another digest.
-    const Response old = send(client, "GET", manifest_url(image.tag), {{"Accept", "*/*"}}, 200);
+    const Response old = send(client, "GET", scratch_url("schema2"), {{"Accept", "*/*"}}, 200);
     const json schema1 = json::parse(old.body);
     //! [schema1]
-    std::cout << "GET :" << image.tag << ", Accept: */*: " << summary(old) << "\n  Docker-Content-Digest: "
-              << header(old, "Docker-Content-Digest") << " (schema2: " << computed.str() << ")\n"
+    std::cout << "GET :schema2, Accept: */*: " << summary(old) << "\n  Docker-Content-Digest: "
+              << header(old, "Docker-Content-Digest") << " (schema2: " << schema2_digest.str() << ")\n"
               << "  sha256 of the bytes:   " << wbclient::digest_of(old.body).str() << "\n  schemaVersion "
               << schema1.value("schemaVersion", 0) << ", fsLayers "
               << schema1.value("fsLayers", json::array()).size() << ", history "
@@ -184,8 +252,8 @@ int main(int argc, char* argv[]) try {
     //! [list_selection]
     // A client that names only schema2 gets the list's linux/amd64 image instead of the list.
     const Response child =
-        send(client, "GET", manifest_url("list"), {{"Accept", std::string(media_type::docker_manifest)}}, 200);
-    const Response whole = send(client, "GET", manifest_url("list"), {{"Accept", all_types}}, 200);
+        send(client, "GET", scratch_url("list"), {{"Accept", std::string(media_type::docker_manifest)}}, 200);
+    const Response whole = send(client, "GET", scratch_url("list"), {{"Accept", all_types}}, 200);
     //! [list_selection]
     std::cout << "GET :list, Accept: " << media_type::docker_manifest << ": " << summary(child)
               << "\n  Docker-Content-Digest: " << header(child, "Docker-Content-Digest")

@@ -9,6 +9,7 @@
 #include "registry_instance.hpp"
 #include "scripted_server.hpp"
 
+#include "wbclient/image/image_builder.hpp"
 #include "wbclient/image/layer_builder.hpp"
 #include "wbclient/image/layer_reader.hpp"
 
@@ -91,6 +92,17 @@ void push_image(wbclient::RegistryClient& client, const std::string& repository,
     client.put_manifest(repository, tag, media_type::docker_manifest, manifest.dump());
 }
 
+// The registry's own tag list of a repository, asked as the harness.
+std::vector<std::string> tags_of(const RegistryInstance& registry, const std::string& repository) {
+    wbclient::HttpClient http;
+    http.set_user_agent(harness_user_agent);
+    const auto listed = http.perform({.url = registry.url() + "/v2/" + repository + "/tags/list"});
+    REQUIRE(listed.status == 200);
+    std::vector<std::string> tags = nlohmann::json::parse(listed.body).at("tags");
+    std::sort(tags.begin(), tags.end());
+    return tags;
+}
+
 std::set<std::string> files_in(const fs::path& directory) {
     std::set<std::string> names;
     for (const auto& entry : fs::directory_iterator(directory)) names.insert(entry.path().filename().string());
@@ -104,6 +116,7 @@ TEST_CASE("chapter 02: the anatomy of my-busybox, and how the registry negotiate
     const SeededRegistry seeded = seeded_registry(workspace);
     const std::string schema2 = seeded.manifest.digest.str();
     const std::string layer = "/v2/my-busybox/blobs/" + seeded.layer().digest.str();
+    const std::string scratch = "02-anatomy-scratch/my-busybox";
 
     // No arguments: the image is <WORKBOOK_REGISTRY>/my-busybox:latest, as in the book.
     const ChapterRun run = run_chapter(program, {}, workspace, {{"WORKBOOK_REGISTRY", seeded.registry->host_port()}});
@@ -121,13 +134,16 @@ TEST_CASE("chapter 02: the anatomy of my-busybox, and how the registry negotiate
         "HEAD " + layer + " 200\n"
         "GET " + layer + " 206\n"
         "GET " + layer + " 200\n"
-        "PUT /v2/my-busybox/manifests/oci 201\n"
-        "PUT /v2/my-busybox/manifests/list 201\n"
-        "GET /v2/my-busybox/manifests/oci 404\n"
-        "GET /v2/my-busybox/manifests/oci 200\n"
-        "GET /v2/my-busybox/manifests/latest 200\n"
-        "GET /v2/my-busybox/manifests/list 200\n"
-        "GET /v2/my-busybox/manifests/list 200\n";
+        "POST /v2/" + scratch + "/blobs/uploads/ 201\n"
+        "POST /v2/" + scratch + "/blobs/uploads/ 201\n"
+        "PUT /v2/" + scratch + "/manifests/schema2 201\n"
+        "PUT /v2/" + scratch + "/manifests/oci 201\n"
+        "PUT /v2/" + scratch + "/manifests/list 201\n"
+        "GET /v2/" + scratch + "/manifests/oci 404\n"
+        "GET /v2/" + scratch + "/manifests/oci 200\n"
+        "GET /v2/" + scratch + "/manifests/schema2 200\n"
+        "GET /v2/" + scratch + "/manifests/list 200\n"
+        "GET /v2/" + scratch + "/manifests/list 200\n";
     REQUIRE(summarize(t) == expected_sequence);
 
     SECTION("the manifest: its digest is the sha256 of its bytes; HEAD has no body; If-None-Match gives 304") {
@@ -171,32 +187,45 @@ TEST_CASE("chapter 02: the anatomy of my-busybox, and how the registry negotiate
         CHECK_THAT(run.result.out, Catch::Contains("the config's diff_id: " + diff_id + " (the same)"));
     }
 
+    SECTION("the scratch repository: the blobs mounted (no bytes), three manifests over them") {
+        const std::string from = "&from=my-busybox";
+        CHECK(t[7].uri.ends_with("?mount=" + seeded.config_blob().digest.str() + from));
+        CHECK(t[8].uri.ends_with("?mount=" + seeded.layer().digest.str() + from));
+        for (const std::size_t i : {7, 8}) CHECK(t[i].bytes_sent == 0);
+        CHECK(request_header(t[9], "Content-Type") == std::string(media_type::docker_manifest));
+        CHECK(request_header(t[10], "Content-Type") == std::string(media_type::oci_manifest));
+        CHECK(request_header(t[11], "Content-Type") == std::string(media_type::docker_manifest_list));
+        CHECK_THAT(run.result.out, Catch::Contains("== Content negotiation, in the scratch repository " + scratch +
+                                                   "\nMounted 2 blobs from my-busybox (no bytes sent)\n"));
+    }
+
     SECTION("OCI: a 404 MANIFEST_UNKNOWN with Accept */*, served when Accept names the OCI type") {
-        CHECK(request_header(t[7], "Content-Type") == std::string(media_type::oci_manifest));
-        const auto oci_digest = t[7].response_header("Docker-Content-Digest");
+        const auto oci_digest = t[10].response_header("Docker-Content-Digest");
         REQUIRE(oci_digest);
         CHECK(*oci_digest != schema2);
-        CHECK(request_header(t[9], "Accept") == "*/*");
+        CHECK(request_header(t[12], "Accept") == "*/*");
         CHECK_THAT(run.result.out, Catch::Contains(
             R"({"errors":[{"code":"MANIFEST_UNKNOWN","message":"OCI manifest found, but accept header does not support OCI manifests"}]})"));
-        CHECK(request_header(t[10], "Accept") == std::string(media_type::oci_manifest));
-        CHECK(t[10].response_header("Content-Type") == std::string(media_type::oci_manifest));
-        CHECK(t[10].response_header("Docker-Content-Digest") == oci_digest);
+        CHECK(request_header(t[13], "Accept") == std::string(media_type::oci_manifest));
+        CHECK(t[13].response_header("Content-Type") == std::string(media_type::oci_manifest));
+        CHECK(t[13].response_header("Docker-Content-Digest") == oci_digest);
     }
 
     SECTION("schema1: by tag with Accept */*, signed schema1 under another digest, that of the unsigned payload") {
-        CHECK(request_header(t[11], "Accept") == "*/*");
-        CHECK(t[11].response_header("Content-Type") == "application/vnd.docker.distribution.manifest.v1+prettyjws");
-        const auto schema1_digest = t[11].response_header("Docker-Content-Digest");
+        const auto scratch_schema2 = t[9].response_header("Docker-Content-Digest");
+        REQUIRE(scratch_schema2);
+        CHECK(request_header(t[14], "Accept") == "*/*");
+        CHECK(t[14].response_header("Content-Type") == "application/vnd.docker.distribution.manifest.v1+prettyjws");
+        const auto schema1_digest = t[14].response_header("Docker-Content-Digest");
         REQUIRE(schema1_digest);
-        CHECK(*schema1_digest != schema2);
+        CHECK(*schema1_digest != *scratch_schema2);
         CHECK_THAT(run.result.out, Catch::Contains("schemaVersion 1, fsLayers 1, history 1, signatures 1"));
 
         // The digest covers the JSON without its signatures: the first formatLength bytes plus
         // formatTail, as the signature's protected header says. Fetch it again to check.
         wbclient::HttpClient http;
         http.set_user_agent(harness_user_agent);
-        wbclient::Request request{.url = seeded.registry->url() + "/v2/my-busybox/manifests/latest"};
+        wbclient::Request request{.url = seeded.registry->url() + "/v2/" + scratch + "/manifests/schema2"};
         request.headers.add("Accept", "*/*");
         const auto again = http.perform(request);
         REQUIRE(again.status == 200);
@@ -211,15 +240,22 @@ TEST_CASE("chapter 02: the anatomy of my-busybox, and how the registry negotiate
     }
 
     SECTION("manifest list: only the schema2 type in Accept gets the linux/amd64 child") {
-        CHECK(request_header(t[8], "Content-Type") == std::string(media_type::docker_manifest_list));
-        const auto list_digest = t[8].response_header("Docker-Content-Digest");
+        const auto scratch_schema2 = t[9].response_header("Docker-Content-Digest");
+        const auto list_digest = t[11].response_header("Docker-Content-Digest");
         REQUIRE(list_digest);
-        CHECK(request_header(t[12], "Accept") == std::string(media_type::docker_manifest));
-        CHECK(t[12].response_header("Content-Type") == std::string(media_type::docker_manifest));
-        CHECK(t[12].response_header("Docker-Content-Digest") == schema2);
-        CHECK(t[12].bytes_received == seeded.manifest.bytes.size());
-        CHECK(t[13].response_header("Content-Type") == std::string(media_type::docker_manifest_list));
-        CHECK(t[13].response_header("Docker-Content-Digest") == list_digest);
+        CHECK(request_header(t[15], "Accept") == std::string(media_type::docker_manifest));
+        CHECK(t[15].response_header("Content-Type") == std::string(media_type::docker_manifest));
+        CHECK(t[15].response_header("Docker-Content-Digest") == scratch_schema2);
+        CHECK(t[15].bytes_received == t[9].bytes_sent);
+        CHECK(t[16].response_header("Content-Type") == std::string(media_type::docker_manifest_list));
+        CHECK(t[16].response_header("Docker-Content-Digest") == list_digest);
+    }
+
+    SECTION("the inspected repository is unchanged: only GETs and HEADs reached it, its tags are as seeded") {
+        for (const auto& e : without_harness(seeded.registry->access_log()))
+            if (e.uri.starts_with("/v2/my-busybox/")) CHECK((e.method == "GET" || e.method == "HEAD"));
+        CHECK(tags_of(*seeded.registry, "my-busybox") == std::vector<std::string>{"latest"});
+        CHECK(tags_of(*seeded.registry, scratch) == std::vector<std::string>{"list", "oci", "schema2"});
     }
 
     SECTION("the registry's own log: the same requests, statuses and bytes written") {
@@ -233,9 +269,67 @@ TEST_CASE("chapter 02: the anatomy of my-busybox, and how the registry negotiate
         CHECK(log[2].bytes_received == 0);   // 304
         CHECK(log[5].bytes_received == 2);   // 206
         CHECK(log[6].bytes_received == seeded.layer().size);
-        CHECK(log[9].error_code == "manifest unknown");
+        CHECK(log[12].error_code == "manifest unknown");
         for (const auto& e : log) CHECK(e.user_agent == wbclient::HttpClient::default_user_agent);
     }
+}
+
+TEST_CASE("chapter 02: an OCI image as skopeo pushes it, and an OCI index of it, are taken apart and left as they were",
+          "[chapter02]") {
+    Workspace workspace("chapter02-oci");
+    const SeededRegistry seeded = seeded_registry(workspace);
+    const std::string host = seeded.registry->host_port();
+    // skopeo --format oci: what buildah and podman push by default.
+    const RunResult copied = run_program({"skopeo", "copy", "--quiet", "--format", "oci", "--src-tls-verify=false",
+                                          "--dest-tls-verify=false", "docker://" + host + "/my-busybox:latest",
+                                          "docker://" + host + "/oci-busybox:latest"});
+    INFO(copied.out << copied.err);
+    REQUIRE(copied.exit_code == 0);
+    wbclient::RegistryClient client(host);
+    client.http().set_user_agent(harness_user_agent);
+    const auto oci = client.get_manifest("oci-busybox", "latest");
+    REQUIRE(oci.media_type == media_type::oci_manifest);
+    REQUIRE(oci.parsed.config->media_type == media_type::oci_config);
+    const nlohmann::json index = {
+        {"schemaVersion", 2}, {"mediaType", media_type::oci_index},
+        {"manifests", {wbclient::descriptor_to_json({.media_type = oci.media_type, .digest = oci.digest,
+                                                     .size = oci.bytes.size(),
+                                                     .platform = wbclient::Platform{
+                                                         .os = "linux",
+                                                         .architecture = std::string(wbclient::host_architecture())}})}}};
+    const auto index_digest = client.put_manifest("oci-busybox", "index", media_type::oci_index, index.dump());
+    const std::size_t logged_before = seeded.registry->access_log().size();
+    const std::string diff_id = seeded.config["rootfs"]["diff_ids"][0];
+
+    const ChapterRun image_run = run_chapter(program, {host + "/oci-busybox:latest"}, workspace);
+    INFO(image_run.result.out << image_run.result.err);
+    REQUIRE(image_run.result.exit_code == 0);
+    CHECK_THAT(image_run.result.out, Catch::Contains("GET: 200 OK, " + std::string(media_type::oci_manifest)));
+    CHECK_THAT(image_run.result.out, Catch::Contains("sha256 of those bytes: " + oci.digest.str() + " (the same)"));
+    CHECK_THAT(image_run.result.out, Catch::Contains(" bin/busybox\n"));
+    CHECK_THAT(image_run.result.out, Catch::Contains("the config's diff_id: " + diff_id + " (the same)"));
+    CHECK_THAT(image_run.result.out, Catch::Contains("in the scratch repository 02-anatomy-scratch/oci-busybox\n"));
+
+    const ChapterRun index_run = run_chapter(program, {host + "/oci-busybox:index"}, workspace);
+    INFO(index_run.result.out << index_run.result.err);
+    REQUIRE(index_run.result.exit_code == 0);
+    CHECK_THAT(index_run.result.out, Catch::Contains("GET: 200 OK, " + std::string(media_type::oci_index)));
+    CHECK_THAT(index_run.result.out, Catch::Contains("sha256 of those bytes: " + index_digest.str() + " (the same)"));
+    CHECK_THAT(index_run.result.out, Catch::Contains("An index of 1 images; this machine's (linux/" +
+                                                     std::string(wbclient::host_architecture()) + "), by digest:"));
+    CHECK_THAT(index_run.result.out, Catch::Contains("the config's diff_id: " + diff_id + " (the same)"));
+    CHECK(summarize(index_run.transcript).starts_with("GET /v2/oci-busybox/manifests/index 200\n"
+                                                      "GET /v2/oci-busybox/manifests/" + oci.digest.str() + " 200\n"
+                                                      "HEAD /v2/oci-busybox/manifests/index 200\n"));
+
+    // The inspected repository only read, by the registry's log and its tag list.
+    const auto log = seeded.registry->access_log();
+    REQUIRE(log.size() > logged_before);
+    for (std::size_t i = logged_before; i < log.size(); ++i)
+        if (log[i].uri.starts_with("/v2/oci-busybox/")) CHECK((log[i].method == "GET" || log[i].method == "HEAD"));
+    CHECK(tags_of(*seeded.registry, "oci-busybox") == std::vector<std::string>{"index", "latest"});
+    CHECK(tags_of(*seeded.registry, "02-anatomy-scratch/oci-busybox") ==
+          std::vector<std::string>{"list", "oci", "schema2"});
 }
 
 TEST_CASE("chapter 02: the layer reader lists entries, checks the diff_id and respects its limits", "[chapter02]") {
@@ -341,8 +435,26 @@ TEST_CASE("chapter 02: bad input gets a one-line error, a non-zero exit, and wri
     Workspace workspace("chapter02-bad");
     const SeededRegistry seeded = seeded_registry(workspace);
     const std::string host = seeded.registry->host_port();
-    // A first run pushes the :oci and :list variants, which are themselves bad input.
-    REQUIRE(run_chapter(program, {host + "/my-busybox:latest"}, workspace).result.exit_code == 0);
+    // Manifests over my-busybox's blobs that are not images this chapter can take apart.
+    {
+        wbclient::RegistryClient client(host);
+        client.http().set_user_agent(harness_user_agent);
+        nlohmann::json chart = nlohmann::json::parse(seeded.manifest.bytes);
+        chart["mediaType"] = media_type::oci_manifest;
+        chart["config"]["mediaType"] = "application/vnd.cncf.helm.config.v1+json";
+        client.put_manifest("my-busybox", "chart", media_type::oci_manifest, chart.dump());
+        nlohmann::json zstd = nlohmann::json::parse(seeded.manifest.bytes);
+        zstd["mediaType"] = media_type::oci_manifest;
+        zstd["config"]["mediaType"] = media_type::oci_config;
+        zstd["layers"][0]["mediaType"] = "application/vnd.oci.image.layer.v1.tar+zstd";
+        client.put_manifest("my-busybox", "zstd", media_type::oci_manifest, zstd.dump());
+        const wbclient::Descriptor arm{.media_type = seeded.manifest.media_type, .digest = seeded.manifest.digest,
+                                       .size = seeded.manifest.bytes.size(),
+                                       .platform = wbclient::Platform{.os = "linux", .architecture = "s390x"}};
+        const nlohmann::json index = {{"schemaVersion", 2}, {"mediaType", media_type::oci_index},
+                                      {"manifests", {wbclient::descriptor_to_json(arm)}}};
+        client.put_manifest("my-busybox", "s390x-only", media_type::oci_index, index.dump());
+    }
 
     ScriptedServer broken([](const std::string&, const std::string&) {
         return ScriptedResponse{.status = 500,
@@ -361,8 +473,9 @@ TEST_CASE("chapter 02: bad input gets a one-line error, a non-zero exit, and wri
         {host + "/My-Busybox:latest", "name component 'My-Busybox' must be lower-case"},
         {host + "/my-busybox@sha256:abc", "invalid digest 'sha256:abc'"},
         {host + "/my-busybox@" + digest, "name the image by tag, not by digest"},
-        {host + "/my-busybox:oci", "has media type application/vnd.oci.image.manifest.v1+json; this chapter takes apart a Docker schema2 image"},
-        {host + "/my-busybox:list", "has media type application/vnd.docker.distribution.manifest.list.v2+json"},
+        {host + "/my-busybox:chart", "has a config of type application/vnd.cncf.helm.config.v1+json: not a container image"},
+        {host + "/my-busybox:zstd", "'s first layer is application/vnd.oci.image.layer.v1.tar+zstd; this chapter reads gzipped tar layers"},
+        {host + "/my-busybox:s390x-only", "the index has no image for linux/" + std::string(wbclient::host_architecture())},
         {broken.host_port() + "/my-busybox:latest", "500 Internal Server Error, UNKNOWN (storage is on fire)"},
         {nobody_listens + "/my-busybox:latest", "Couldn't connect to server"},
     };

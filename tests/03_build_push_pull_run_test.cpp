@@ -5,6 +5,7 @@
 #include "test_support.hpp"
 #include "layer_inspection.hpp"
 #include "chapter_run.hpp"
+#include "rootfs_comparison.hpp"
 #include "registry_instance.hpp"
 #include "scripted_server.hpp"
 
@@ -655,4 +656,19 @@ TEST_CASE("chapter 03: the extractor refuses every way out of its folder, and wr
         CHECK(contents_of(base / "sub") == std::set<std::string>{"rootfs"});
         CHECK_THROWS_WITH(wbclient::extract_layer(layer, rootfs), Catch::Contains("already exists"));
     }
+}
+
+TEST_CASE("chapter 03: the image it builds, unpacked by our library, is the rootfs umoci unpacks", "[chapter03]") {
+    Workspace workspace("chapter03-umoci");
+    auto registry = start_registry({.role = "registry"}, workspace.path());
+    make_extra_files(workspace.path() / "extra");
+    const std::string image = registry->host_port() + "/hello-workbook:latest";
+    const ChapterRun run = run_chapter(program, {"--add", "extra", image, "hello-workbook"}, workspace);
+    INFO(run.result.out << run.result.err);
+    REQUIRE(run.result.exit_code == 0);
+
+    const auto layout = test_support::copy_to_layout(image, workspace.path() / "hello.layout", "latest");
+    const auto tree = test_support::check_same_rootfs_as_umoci(layout, "latest", workspace.path() / "unpacked");
+    CHECK(tree.at("etc/motd") == "777 symlink -> greeting.txt");
+    CHECK(tree.count("README"));
 }

@@ -10,7 +10,12 @@
 #include "chapter_run.hpp"
 #include "registry_instance.hpp"
 
+#include "rootfs_comparison.hpp"
+#include "wbclient/image/layer_reader.hpp"
+#include "wbclient/image/oci_layout.hpp"
+#include "wbclient/model/files.hpp"
 #include "wbclient/transfer/ensure_blob.hpp"
+#include "wbclient/transfer/image_extension.hpp"
 #include "wbclient/model/digest.hpp"
 #include "wbclient/model/manifest.hpp"
 
@@ -462,4 +467,113 @@ TEST_CASE("chapter 05: bad input gets a one-line error, a non-zero exit and noth
     for (const auto& entry : fs::directory_iterator(v2(*registry) / "repositories"))
         repositories.insert(entry.path().filename().string());
     CHECK(repositories == std::set<std::string>{"my-busybox"});
+}
+
+namespace {
+
+// The entries of an image's top layer, as the tar lists them: where its whiteouts show.
+std::vector<std::string> top_layer_entries(const fs::path& layout) {
+    const auto index = wbclient::Manifest::parse(wbclient::read_file(layout / "index.json"), wbclient::media_type::oci_index);
+    const auto manifest = wbclient::Manifest::parse(
+        wbclient::read_file(wbclient::layout_blob_path(layout, index.manifests.at(0).digest)), wbclient::media_type::oci_manifest);
+    const auto listing = wbclient::list_layer(wbclient::read_file(wbclient::layout_blob_path(layout, manifest.layers.back().digest)));
+    std::vector<std::string> paths;
+    for (const auto& entry : listing.entries) paths.push_back(entry.path);
+    return paths;
+}
+
+bool has(const std::vector<std::string>& paths, const std::string& path) {
+    return std::find(paths.begin(), paths.end(), path) != paths.end();
+}
+
+}  // namespace
+
+TEST_CASE("chapter 05: an extending image that deletes and replaces, by our library and by buildah; every image "
+          "unpacked as umoci unpacks it", "[chapter05]") {
+    Workspace workspace("chapter05-whiteouts");
+    auto registry = start_registry({.role = "registry"}, workspace.path());
+    const std::string host = registry->host_port();
+    wbclient::RegistryClient client(host);
+    client.http().set_user_agent(harness_user_agent);
+    harness::seed_busybox(client, "my-busybox", "latest");
+    const ChapterRun run = run_chapter(program, {}, workspace, {{"WORKBOOK_REGISTRY", host}});
+    INFO(run.result.out << run.result.err);
+    REQUIRE(run.result.exit_code == 0);
+
+    // On top of my-app (busybox + app/hello.sh): `RUN rm /bin/date && rm -rf /app && mkdir /app`
+    // + `COPY goodbye.sh /app/`, as a layer says it: a whiteout for bin/date, an opaque app/.
+    const auto base = wbclient::pull_base_image(client, wbclient::Reference::parse(host + "/my-app:latest"),
+                                                workspace.path() / "my-app.oci");
+    wbclient::LayerBuilder changes;
+    changes.add_whiteout("bin/date");
+    changes.add_opaque_marker("app");
+    changes.add_directory("app");
+    changes.add_file("app/goodbye.sh", "#!/bin/sh\necho goodbye\n", 0755);
+    const wbclient::Extension extension{
+        .layer = changes.write(workspace.path() / "changes.tar.gz", wbclient::layer_media_type_for(base)),
+        .created_by = "RUN rm /bin/date && rm -rf /app && mkdir /app; COPY goodbye.sh /app/"};
+    const auto slim = wbclient::extend_image(base, extension);
+    wbclient::push_extending_image(client, wbclient::Reference::parse(host + "/my-app:slim"), slim, base,
+                                   wbclient::PushMode::reuse_layers);
+
+    // The same with buildah: vfs storage and chroot isolation in the test's folder.
+    const fs::path buildah_root = workspace.path() / "buildah";
+    const std::vector<std::string> buildah = {"buildah", "--storage-driver", "vfs",
+                                              "--root", (buildah_root / "root").string(),
+                                              "--runroot", (buildah_root / "runroot").string()};
+    const auto run_buildah = [&](std::vector<std::string> args) {
+        std::vector<std::string> argv = buildah;
+        argv.insert(argv.end(), args.begin(), args.end());
+        const RunResult result = run_program(argv, {.timeout = std::chrono::seconds(120)});
+        INFO(args.at(0) << ": " << result.out << result.err);
+        REQUIRE(result.exit_code == 0);
+        return result.out.substr(0, result.out.find_last_not_of('\n') + 1);
+    };
+    const std::string container =
+        run_buildah({"from", "--quiet", "--tls-verify=false", "docker://" + host + "/my-app:latest"});
+    run_buildah({"run", "--isolation", "chroot", container, "--", "sh", "-c",
+                 "rm /bin/date && rm -rf /app && mkdir /app && echo goodbye > /app/goodbye.sh"});
+    run_buildah({"commit", "--quiet", container, "my-app-buildah"});
+    run_buildah({"push", "--quiet", "--tls-verify=false", "my-app-buildah", "docker://" + host + "/my-app:buildah"});
+    // Blocks, not SECTIONs: the set-up above (the chapter, buildah) runs once for all three.
+
+    {  // our library's image: the whiteout and the opaque marker in its layer, their effect in the rootfs
+        const auto layout = test_support::copy_to_layout(host + "/my-app:slim", workspace.path() / "slim.layout", "slim");
+        const auto entries = top_layer_entries(layout);
+        CHECK(has(entries, "bin/.wh.date"));
+        CHECK(has(entries, "app/.wh..wh..opq"));
+        const auto tree = test_support::check_same_rootfs_as_umoci(layout, "slim", workspace.path() / "slim");
+        CHECK_FALSE(tree.count("bin/date"));
+        CHECK(tree.count("bin/echo"));
+        CHECK_FALSE(tree.count("app/hello.sh"));
+        CHECK(tree.at("app/goodbye.sh").starts_with("755 file "));
+    }
+
+    {  // buildah's image: its own whiteouts, the same effect, the same rootfs as umoci's
+        const auto layout = test_support::copy_to_layout(host + "/my-app:buildah", workspace.path() / "buildah.layout", "buildah");
+        const auto entries = top_layer_entries(layout);
+        INFO("buildah's layer holds:\n" << [&] {
+            std::string text;
+            for (const auto& path : entries) text += path + "\n";
+            return text;
+        }());
+        CHECK(has(entries, "bin/.wh.date"));
+        // buildah diffs two trees: app/ was removed and made again, so hello.sh is whited out
+        // one by one (an opaque marker is what overlayfs-backed storage writes instead).
+        CHECK((has(entries, "app/.wh.hello.sh") || has(entries, "app/.wh..wh..opq")));
+        const auto tree = test_support::check_same_rootfs_as_umoci(layout, "buildah", workspace.path() / "buildah-unpacked");
+        CHECK_FALSE(tree.count("bin/date"));
+        CHECK_FALSE(tree.count("app/hello.sh"));
+        CHECK(tree.count("app/goodbye.sh"));
+    }
+
+    {  // the images chapter 05 builds, and its base: the same rootfs as umoci's
+        for (const std::string tag : {"my-busybox:latest", "my-busybox:extended", "my-app:latest"}) {
+            const std::string name = tag.substr(tag.find(':') + 1) + "-" + tag.substr(0, tag.find(':'));
+            const auto layout = test_support::copy_to_layout(host + "/" + tag, workspace.path() / (name + ".layout"), "image");
+            const auto tree = test_support::check_same_rootfs_as_umoci(layout, "image", workspace.path() / name);
+            CHECK(tree.count("bin/busybox"));
+            CHECK(tree.count("app/hello.sh") == (tag == "my-busybox:latest" ? 0 : 1));
+        }
+    }
 }

@@ -7,6 +7,7 @@
 // --delete-untagged then leaves the index dangling; plain garbage collection does not.
 #include "test_support.hpp"
 #include "chapter_run.hpp"
+#include "rootfs_comparison.hpp"
 #include "registry_instance.hpp"
 
 #include "wbclient/model/digest.hpp"
@@ -528,5 +529,21 @@ TEST_CASE("chapter 09: bad input gets a one-line error and leaves nothing half-w
             CHECK(select(run.transcript, "GET", "/v2/" + repository + "/manifests/sha256:").size() == 1);  // the list
             CHECK(select(run.transcript, "GET", "/v2/" + repository + "/blobs/").empty());
         }
+    }
+}
+
+TEST_CASE("chapter 09: each platform's image, unpacked by our library, is the rootfs umoci unpacks", "[chapter09]") {
+    Workspace workspace("chapter09-umoci");
+    auto registry = start_registry({.role = "registry"}, workspace.path());
+    const std::string image = registry->host_port() + "/" + repository + ":latest";
+    const ChapterRun run = run_chapter(program, {image, "work"}, workspace);
+    INFO(run.result.out << run.result.err);
+    REQUIRE(run.result.exit_code == 0);
+
+    for (const std::string architecture : {"amd64", "arm64"}) {
+        const auto layout = test_support::copy_to_layout(image, workspace.path() / (architecture + ".layout"), architecture,
+                                                         {"--override-os", "linux", "--override-arch", architecture});
+        const auto tree = test_support::check_same_rootfs_as_umoci(layout, architecture, workspace.path() / architecture);
+        CHECK(tree.size() > 0);
     }
 }

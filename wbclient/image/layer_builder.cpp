@@ -60,11 +60,17 @@ struct TarSink {
     }
 };
 
+// A ".." component would climb out of the layer; ".wh..wh..opq" only looks like one.
+bool names_parent(const std::string& path) {
+    return path == ".." || path.starts_with("../") || path.ends_with("/..") ||
+           path.find("/../") != std::string::npos;
+}
+
 }  // namespace
 
 void LayerBuilder::add(Entry entry) {
     while (entry.path.starts_with("/")) entry.path.erase(0, 1);
-    if (entry.path.empty() || entry.path.find("..") != std::string::npos)
+    if (entry.path.empty() || names_parent(entry.path))
         throw std::invalid_argument("layer path '" + entry.path + "' must be relative and stay inside the layer");
     entries_.push_back(std::move(entry));
 }
@@ -84,6 +90,24 @@ void LayerBuilder::add_symlink(std::string path, std::string target) {
     add({std::move(path), Kind::symlink, 0777, std::move(target), {}});
 }
 
+void LayerBuilder::add_hard_link(std::string path, std::string target) {
+    while (target.starts_with("/")) target.erase(0, 1);
+    if (target.empty() || names_parent(target))
+        throw std::invalid_argument("hard link target '" + target + "' must be relative and stay inside the image");
+    add({std::move(path), Kind::hard_link, 0644, std::move(target), {}});
+}
+void LayerBuilder::add_whiteout(std::string path) {
+    while (path.ends_with("/")) path.pop_back();
+    const std::size_t slash = path.rfind('/');
+    const std::size_t name = slash == std::string::npos ? 0 : slash + 1;
+    if (path.size() == name) throw std::invalid_argument("a whiteout needs a name to delete");
+    add({path.insert(name, ".wh."), Kind::file, 0644, {}, {}});
+}
+void LayerBuilder::add_opaque_marker(std::string folder) {
+    while (folder.ends_with("/")) folder.pop_back();
+    add({folder.empty() ? ".wh..wh..opq" : folder + "/.wh..wh..opq", Kind::file, 0644, {}, {}});
+}
+
 void LayerBuilder::set_compression_level(int level) {
     if (level < 0 || level > 9)
         throw std::invalid_argument("compression level " + std::to_string(level) + " is not 0 to 9");
@@ -95,6 +119,12 @@ BuiltLayer LayerBuilder::write(const fs::path& output, std::string_view media_ty
     for (const auto& entry : entries_) sorted.push_back(&entry);
     std::sort(sorted.begin(), sorted.end(),
               [](const Entry* a, const Entry* b) { return a->path < b->path; });
+    for (const Entry* link : sorted)
+        if (link->kind == Kind::hard_link)
+            for (const Entry* entry : sorted)
+                if (entry->path == link->content && entry->path > link->path)
+                    throw std::invalid_argument("hard link " + link->path + " sorts before its target " +
+                                                link->content + "; a tar names the file first");
 
     GzipSink gzip;
     gzip.file.open(output, std::ios::binary | std::ios::trunc);
@@ -134,6 +164,10 @@ BuiltLayer LayerBuilder::write(const fs::path& output, std::string_view media_ty
             case Kind::symlink:
                 archive_entry_set_filetype(header.get(), AE_IFLNK);
                 archive_entry_set_symlink(header.get(), entry->content.c_str());
+                break;
+            case Kind::hard_link:
+                archive_entry_set_filetype(header.get(), AE_IFREG);
+                archive_entry_set_hardlink(header.get(), entry->content.c_str());
                 break;
             case Kind::file:
                 archive_entry_set_filetype(header.get(), AE_IFREG);
