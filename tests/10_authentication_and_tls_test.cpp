@@ -5,8 +5,12 @@
 // challenged scope, fetched for exactly that scope, reused, replaced on insufficient_scope), a
 // self-made token was refused with invalid_token, TLS was verified against the CA file given,
 // both scheme mistakes gave a clear error, and no password or token appears in any artifact
-// of the run. In the compose run, `docker login` and `docker push` work against the same
-// htpasswd registry.
+// of the run. The program finds its credentials where `podman login` leaves them (an auth.json
+// named by REGISTRY_AUTH_FILE); one whose credential helper fails, prints garbage or hangs ends
+// in one line without the helper's secret. After a real `podman login` to the htpasswd and token
+// registries, chapters 01 and 05 run against them (the same after `docker login` is in
+// compose_docker_cli_test, where a daemon runs). In the compose run, `docker login` and
+// `docker push` work against the same htpasswd registry.
 #include "busybox_image.hpp"
 #include "chapter_run.hpp"
 #include "protected_registries.hpp"

@@ -348,6 +348,17 @@ TEST_CASE("the logging-in authorizer reads the store on a registry's first 401 o
     CHECK(std::find(narrated.begin(), narrated.end(),
                     bearer.host_port() + " wants credentials: using an identity token from auths of " +
                         folder.file("auth.json").string()) != narrated.end());
+    // An identity token is for token servers: a Basic registry is sent nothing made of it.
+    write(folder.file("token-only.json"),
+          nlohmann::json{{"auths", {{basic.host_port(), {{"identitytoken", identity_secret}}}}}}.dump());
+    wbclient::RegistryClient token_for_basic(basic.host_port(), login_with(folder.file("token-only.json")));
+    CHECK_THROWS_WITH(token_for_basic.ping(), Catch::Contains("401"));
+    CHECK(narrated.back() == "  an identity token is for token servers only: no Basic credentials to send");
+    {
+        const std::lock_guard lock(seen->mutex);
+        REQUIRE(seen->requests.size() == 8);
+        CHECK(seen->requests.back().header("Authorization").empty());
+    }
     // Neither the narration nor the transcript holds a secret.
     std::string all = read(transcript);
     CHECK(all.find("<redacted>") != std::string::npos);

@@ -318,7 +318,7 @@ bool RegistryAuth::unauthorized(const Request& request, const Response& response
             narrate("401, challenge: Basic realm=\"" + challenge.parameter("realm") + "\"");
             // Credentials already sent and refused: another try would be refused too.
             if (!credentials_ || send_basic_) return false;
-            if (credentials_->username.empty()) {
+            if (!credentials_->identity_token.empty()) {
                 narrate("  an identity token is for token servers only: no Basic credentials to send");
                 return false;
             }

@@ -41,7 +41,7 @@ struct Credentials {
     std::string username;
     std::string password;
     /// An OAuth2 refresh token that `docker login` got from a token server (config.json's
-    /// `identitytoken`, or a credential helper's "<token>" user): sent to the token server in
+    /// `identitytoken`, or a credential helper's `<token>` user): sent to the token server in
     /// place of a password (fetch_token), useless against Basic authentication.
     std::string identity_token = {};
 };

@@ -27,14 +27,14 @@ struct CredentialFile {
 /// Where to look, in order (the first file that knows the registry wins), and how to run helpers.
 struct CredentialStoreOptions {
     std::vector<CredentialFile> files;
-    /// Where docker-credential-<name> programs are looked for, in order (a program splits PATH).
+    /// Where `docker-credential-<name>` programs are looked for, in order (a program splits PATH).
     std::vector<std::filesystem::path> helper_directories;
     /// A helper that has not answered by then is killed and the lookup fails.
     std::chrono::milliseconds helper_timeout{10000};
 };
 
 /// The values the tools' search list depends on, as a program read them from its environment
-/// ("" for unset). `uid` names /run/containers/<uid>/ when XDG_RUNTIME_DIR is unset.
+/// ("" for unset). `uid` names `/run/containers/<uid>/` when XDG_RUNTIME_DIR is unset.
 struct CredentialEnvironment {
     std::string registry_auth_file;  ///< REGISTRY_AUTH_FILE
     std::string xdg_runtime_dir;     ///< XDG_RUNTIME_DIR
@@ -46,14 +46,14 @@ struct CredentialEnvironment {
 
 /// The files podman, skopeo and buildah read (containers/image, containers-auth.json(5)), in
 /// their order: REGISTRY_AUTH_FILE alone when set (an explicit override ends the search);
-/// otherwise $XDG_RUNTIME_DIR/containers/auth.json (or /run/containers/<uid>/auth.json),
+/// otherwise `$XDG_RUNTIME_DIR/containers/auth.json` (or `/run/containers/<uid>/auth.json`),
 /// $XDG_CONFIG_HOME/containers/auth.json (or $HOME/.config/containers/auth.json),
 /// $DOCKER_CONFIG/config.json (or $HOME/.docker/config.json: where docker itself looks),
 /// and $HOME/.dockercfg (legacy format). Entries whose variable is empty are left out.
 std::vector<CredentialFile> credential_search_list(const CredentialEnvironment& environment);
 
-/// Credentials found, and where: "auths of <file>" or "docker-credential-<name> (credHelpers
-/// of <file>)". Never holds a secret in `source`.
+/// Credentials found, and where: `auths of <file>`, or
+/// `docker-credential-<name> (credHelpers of <file>)`. Never holds a secret in `source`.
 struct StoredCredentials {
     Credentials credentials;
     std::string source;
@@ -73,7 +73,7 @@ std::string docker_server_key(std::string_view registry);
 
 /// One `docker-credential-<name> get`: `server` on stdin, `{"ServerURL","Username","Secret"}`
 /// on stdout; nullopt when the helper answers "credentials not found". A Username of
-/// "<token>" makes Secret an identity token. Throws CredentialError.
+/// `<token>` makes Secret an identity token. Throws CredentialError.
 std::optional<Credentials> credential_helper_get(const std::string& helper, const std::string& server,
                                                  const CredentialStoreOptions& options);
 
