@@ -239,7 +239,7 @@ TEST_CASE("chapter 10: htpasswd: 401 with a Basic challenge, then credentials on
         fs::create_directories(docker_config);
         const auto docker = [&](const std::string& command) {
             return run_program({"sh", "-c", command}, {.environment = {{"DOCKER_CONFIG", docker_config.string()},
-                                                                        {"WORKBOOK_PASSWORD", password}},
+                                                                        {"LOGIN_PASSWORD", password}},
                                                        .timeout = std::chrono::seconds(180),
                                                        .merge_output = true});
         };
@@ -255,7 +255,7 @@ TEST_CASE("chapter 10: htpasswd: 401 with a Basic challenge, then credentials on
         const RunResult refused = docker("docker push " + target);
         CHECK(refused.exit_code != 0);
         CHECK_THAT(refused.out, Catch::Contains("no basic auth credentials"));
-        docker_login = docker("printf %s \"$WORKBOOK_PASSWORD\" | docker login -u alice --password-stdin " + host);
+        docker_login = docker("printf %s \"$LOGIN_PASSWORD\" | docker login -u alice --password-stdin " + host);
         INFO(docker_login.out);
         REQUIRE(docker_login.exit_code == 0);
         CHECK_THAT(docker_login.out, Catch::Contains("Login Succeeded"));
