@@ -1,8 +1,8 @@
 #include "wbclient/http/helper_process.hpp"
 
-// Boost.Process v1 as Boost 1.74 ships it. Deliberately not used: child::wait_for (it can wait
-// forever, or reap too early, in 1.74) and environment::operator[] (an out-of-bounds read):
-// the deadline is our own poll(), and the child simply inherits our environment.
+// Boost.Process v1 as Boost 1.74 ships it, without the two parts this project does not trust
+// there: child::wait_for (the deadline is our own poll() and a polled running()) and
+// environment::operator[] (an out-of-bounds read under ASan): the child inherits our environment.
 #include <boost/process/args.hpp>
 #include <boost/process/child.hpp>
 #include <boost/process/exe.hpp>
