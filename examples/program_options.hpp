@@ -4,11 +4,18 @@
 #pragma once
 
 #include "wbclient/http/auth.hpp"
+#include "wbclient/http/credential_store.hpp"
 #include "wbclient/http/http.hpp"
+#include "wbclient/http/stored_credentials_auth.hpp"
+
+#include <unistd.h>
 
 #include <chrono>
 #include <charconv>
 #include <cstdlib>
+#include <iostream>
+#include <memory>
+#include <algorithm>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -33,12 +40,33 @@ inline std::string default_upstream() {
     return value.empty() ? "localhost:5001" : value;
 }
 
-/// The options every client of a program gets: WORKBOOK_TRANSCRIPT=<file> appends one JSON
-/// line per exchange (what the book and the tests read); WORKBOOK_VERBOSE=1 prints each
-/// exchange the way `curl -v` does; WORKBOOK_STALL_SECONDS (1 to 3600) replaces the 30 s stall
-/// timeout, so tests of stalling servers finish in seconds. Throws std::invalid_argument, one
-/// line, for a stall timeout that is not such a number.
-inline wbclient::ClientOptions client_options() {
+/// Where `docker login`, `podman login` (and skopeo's, buildah's) left credentials, read as
+/// those tools read them: the files of wbclient::credential_search_list from REGISTRY_AUTH_FILE,
+/// XDG_RUNTIME_DIR, XDG_CONFIG_HOME, HOME and DOCKER_CONFIG, and docker-credential-<name>
+/// helpers looked for in PATH's folders.
+inline wbclient::CredentialStoreOptions credential_store_options() {
+    wbclient::CredentialStoreOptions options;
+    options.files = wbclient::credential_search_list({.registry_auth_file = environment_value("REGISTRY_AUTH_FILE"),
+                                                      .xdg_runtime_dir = environment_value("XDG_RUNTIME_DIR"),
+                                                      .xdg_config_home = environment_value("XDG_CONFIG_HOME"),
+                                                      .home = environment_value("HOME"),
+                                                      .docker_config = environment_value("DOCKER_CONFIG"),
+                                                      .uid = ::getuid()});
+    const std::string path = environment_value("PATH");
+    for (std::size_t start = 0; start <= path.size();) {
+        const std::size_t end = std::min(path.find(':', start), path.size());
+        if (end > start) options.helper_directories.emplace_back(path.substr(start, end - start));
+        start = end + 1;
+    }
+    return options;
+}
+
+/// The credential store of credential_store_options().
+inline wbclient::CredentialStore credential_store() { return wbclient::CredentialStore(credential_store_options()); }
+
+/// client_options() without logging in: for a client that must see a registry's 401 itself
+/// (chapter 10 shows the challenge, a wrong password and a forged token).
+inline wbclient::ClientOptions client_options_without_login() {
     wbclient::ClientOptions options;
     if (const std::string file = environment_value("WORKBOOK_TRANSCRIPT"); !file.empty())
         options.observers.push_back(wbclient::transcript_writer(file));
@@ -54,17 +82,24 @@ inline wbclient::ClientOptions client_options() {
     return options;
 }
 
+/// The options every client of a program gets: WORKBOOK_TRANSCRIPT=<file> appends one JSON
+/// line per exchange (what the book and the tests read); WORKBOOK_VERBOSE=1 prints each
+/// exchange the way `curl -v` does; WORKBOOK_STALL_SECONDS (1 to 3600) replaces the 30 s stall
+/// timeout, so tests of stalling servers finish in seconds. Throws std::invalid_argument, one
+/// line, for a stall timeout that is not such a number. A registry that answers 401 gets the
+/// credentials the reader's `docker login` or `podman login` stored for it (credential_store()),
+/// looked up on its first 401 only, with one line on stdout saying whose and from where.
+inline wbclient::ClientOptions client_options() {
+    wbclient::ClientOptions options = client_options_without_login();
+    auto login = std::make_shared<wbclient::StoredCredentialsAuth>(credential_store(), options);
+    login->set_narrator([](const std::string& line) { std::cout << "  [login] " << line << "\n"; });
+    options.authorizer = std::move(login);
+    return options;
+}
+
 /// WORKBOOK_CA_FILE, if set, as the CA file to trust; verification always on.
 inline wbclient::TlsOptions tls_options() {
     return wbclient::TlsOptions{.ca_file = environment_value("WORKBOOK_CA_FILE"), .verify = true};
-}
-
-/// WORKBOOK_USER and WORKBOOK_PASSWORD, if both are set (the user name not empty).
-inline std::optional<wbclient::Credentials> credentials() {
-    const char* user = std::getenv("WORKBOOK_USER");
-    const char* password = std::getenv("WORKBOOK_PASSWORD");
-    if (!user || !*user || !password) return std::nullopt;
-    return wbclient::Credentials{user, password};
 }
 
 }  // namespace workbook

@@ -2,6 +2,10 @@
 
 #include "program_runner.hpp"
 
+#include "wbclient/http/auth.hpp"
+
+#include <nlohmann/json.hpp>
+
 #include <openssl/rand.h>
 
 #include <fstream>
@@ -32,8 +36,7 @@ std::map<std::string, std::string> ProtectedRegistries::environment() const {
             {"WORKBOOK_TOKEN_REGISTRY", token->host_port()},
             {"WORKBOOK_TLS_REGISTRY", "https://" + tls->host_port()},
             {"WORKBOOK_CA_FILE", tls_material.ca_certificate.string()},
-            {"WORKBOOK_USER", user},
-            {"WORKBOOK_PASSWORD", password}};
+            {"REGISTRY_AUTH_FILE", auth_file.string()}};
 }
 
 ProtectedRegistries start_protected_registries(const fs::path& workdir) {
@@ -83,6 +86,15 @@ ProtectedRegistries start_protected_registries(const fs::path& workdir, const st
                              {{"certificate", tls_files.in_registry("tls/server.crt")},
                               {"key", tls_files.in_registry("tls/server.key")}}}}}}},
         tls_files.workdir, engine);
+
+    // What `podman login` to each of them writes (base64 of user:password; podman keeps it so too).
+    nlohmann::json auths = nlohmann::json::object();
+    const std::string auth = wbclient::basic_authorization({started.user, started.password}).substr(6);
+    for (const auto* registry : {started.basic.get(), started.token.get(), started.tls.get()})
+        auths[registry->host_port()] = {{"auth", auth}};
+    started.auth_file = workdir / "auth.json";
+    std::ofstream(started.auth_file) << nlohmann::json{{"auths", auths}}.dump(1, '\t') << "\n";
+    fs::permissions(started.auth_file, fs::perms::owner_read | fs::perms::owner_write);
     return started;
 }
 

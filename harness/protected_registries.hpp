@@ -21,9 +21,12 @@ struct ProtectedRegistries {
     std::unique_ptr<RegistryInstance> basic;
     std::unique_ptr<RegistryInstance> token;
     std::unique_ptr<RegistryInstance> tls;
+    /// A containers auth.json holding the user's credentials for all three, as `podman login`
+    /// to each would leave it: what every chapter program finds through REGISTRY_AUTH_FILE.
+    std::filesystem::path auth_file;
 
     /// What chapter 10's program reads: WORKBOOK_AUTH_REGISTRY, WORKBOOK_TOKEN_REGISTRY,
-    /// WORKBOOK_TLS_REGISTRY (https://), WORKBOOK_CA_FILE, WORKBOOK_USER, WORKBOOK_PASSWORD.
+    /// WORKBOOK_TLS_REGISTRY (https://), WORKBOOK_CA_FILE, and REGISTRY_AUTH_FILE (auth_file).
     std::map<std::string, std::string> environment() const;
 };
 

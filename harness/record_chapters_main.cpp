@@ -215,6 +215,7 @@ int main(int argc, char* argv[]) try {
         // The token server's host:port alone, as in a URL the client printed or a Host header.
         {token_server_host(protected_registries.tokens->realm()), "localhost:5005"},
         {protected_registries.tls_material.ca_certificate.string(), "ca.crt"},
+        {protected_registries.auth_file.string(), "auth.json"},
         {mirror->host_port(), "localhost:5004"},
         {mirrored.host_port(), "localhost:5001"},
         {dead_upstream, "localhost:5001"},

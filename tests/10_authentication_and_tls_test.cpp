@@ -5,14 +5,21 @@
 // challenged scope, fetched for exactly that scope, reused, replaced on insufficient_scope), a
 // self-made token was refused with invalid_token, TLS was verified against the CA file given,
 // both scheme mistakes gave a clear error, and no password or token appears in any artifact
-// of the run. In the compose run, `docker login` and `docker push` work against the same
-// htpasswd registry.
+// of the run. The program finds its credentials where `podman login` leaves them (an auth.json
+// named by REGISTRY_AUTH_FILE); one whose credential helper fails, prints garbage or hangs ends
+// in one line without the helper's secret. After a real `podman login` to the htpasswd and token
+// registries, chapters 01 and 05 run against them (the same after `docker login` is in
+// compose_docker_cli_test, where a daemon runs). In the compose run, `docker login` and
+// `docker push` work against the same htpasswd registry.
 #include "busybox_image.hpp"
 #include "chapter_run.hpp"
+#include "protected_registries.hpp"
 #include "registry_instance.hpp"
+#include "stored_login.hpp"
 #include "test_support.hpp"
 #include "tls_material.hpp"
 #include "token_server.hpp"
+#include "workbook_paths.hpp"
 
 #include "wbclient/http/auth.hpp"
 #include "wbclient/distribution/registry_client.hpp"
@@ -21,6 +28,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <memory>
@@ -77,8 +85,17 @@ Open open_registry(const Workspace& workspace) {
     return open;
 }
 
-std::map<std::string, std::string> credentials(const std::string& user) {
-    return {{"WORKBOOK_USER", user}, {"WORKBOOK_PASSWORD", password}};
+// What `podman login` to each of `hosts` as `user` leaves: a containers auth.json, named by
+// REGISTRY_AUTH_FILE. It lives in `folder`, a workspace of its own, since every file of the
+// chapter's workspace is searched for secrets afterwards.
+std::map<std::string, std::string> logged_in(const Workspace& folder, const std::string& user,
+                                             const std::vector<std::string>& hosts,
+                                             const std::string& secret = password) {
+    nlohmann::json auths = nlohmann::json::object();
+    for (const auto& host : hosts) auths[host] = {{"auth", wbclient::basic_authorization({user, secret}).substr(6)}};
+    const fs::path file = folder.path() / "auth.json";
+    std::ofstream(file) << nlohmann::json{{"auths", auths}}.dump();
+    return {{"REGISTRY_AUTH_FILE", file.string()}};
 }
 
 std::vector<ObservedExchange> to(const std::vector<ObservedExchange>& exchanges, const std::string& host) {
@@ -167,13 +184,16 @@ TEST_CASE("chapter 10: htpasswd: 401 with a Basic challenge, then credentials on
     auto basic = start_registry({.role = "registry", .config_patch = patch}, files.workdir);
     const std::string host = basic->host_port();
 
-    auto environment = credentials("alice");
+    const Workspace login("chapter10-basic-login");
+    auto environment = logged_in(login, "alice", {host});
     environment["WORKBOOK_REGISTRY"] = open.registry->host_port();
     environment["WORKBOOK_AUTH_REGISTRY"] = host;
     const ChapterRun run = run_chapter(program, {}, workspace, environment);
     INFO(run.result.out << run.result.err);
     REQUIRE(run.result.exit_code == 0);
     CHECK_THAT(run.result.out, Catch::Contains("GET http://" + host + "/v2/ -> 401\n  challenge: Basic realm=\"registry-workbook\""));
+    CHECK_THAT(run.result.out, Catch::Contains("Credentials for " + host + ": user 'alice', from auths of " +
+                                               (login.path() / "auth.json").string() + "\n"));
     CHECK_THAT(run.result.out, Catch::Contains("sending Basic credentials of user 'alice' from now on"));
     CHECK_THAT(run.result.out, Catch::Contains("With a wrong password: GET http://" + host +
                                                "/v2/: 401 Unauthorized, UNAUTHORIZED (authentication required)"));
@@ -219,7 +239,7 @@ TEST_CASE("chapter 10: htpasswd: 401 with a Basic challenge, then credentials on
         fs::create_directories(docker_config);
         const auto docker = [&](const std::string& command) {
             return run_program({"sh", "-c", command}, {.environment = {{"DOCKER_CONFIG", docker_config.string()},
-                                                                        {"WORKBOOK_PASSWORD", password}},
+                                                                        {"LOGIN_PASSWORD", password}},
                                                        .timeout = std::chrono::seconds(180),
                                                        .merge_output = true});
         };
@@ -235,7 +255,7 @@ TEST_CASE("chapter 10: htpasswd: 401 with a Basic challenge, then credentials on
         const RunResult refused = docker("docker push " + target);
         CHECK(refused.exit_code != 0);
         CHECK_THAT(refused.out, Catch::Contains("no basic auth credentials"));
-        docker_login = docker("printf %s \"$WORKBOOK_PASSWORD\" | docker login -u alice --password-stdin " + host);
+        docker_login = docker("printf %s \"$LOGIN_PASSWORD\" | docker login -u alice --password-stdin " + host);
         INFO(docker_login.out);
         REQUIRE(docker_login.exit_code == 0);
         CHECK_THAT(docker_login.out, Catch::Contains("Login Succeeded"));
@@ -282,7 +302,8 @@ TEST_CASE("chapter 10: Bearer tokens for exactly the challenged scope, cached, r
     auto token_registry = start_registry({.role = "registry", .config_patch = patch}, files.workdir);
     const std::string host = token_registry->host_port();
 
-    auto environment = credentials("alice");
+    const Workspace login("chapter10-token-login");
+    auto environment = logged_in(login, "alice", {host});
     environment["WORKBOOK_REGISTRY"] = open.registry->host_port();
     environment["WORKBOOK_TOKEN_REGISTRY"] = host;
     const ChapterRun run = run_chapter(program, {}, workspace, environment);
@@ -443,12 +464,15 @@ TEST_CASE("chapter 10: bad input fails in one line, without secrets, and leaves 
         std::map<std::string, std::string> environment;
         std::string expected;
     };
-    auto with_credentials = credentials("alice");
+    const Workspace login("chapter10-bad-login");
+    auto with_credentials = logged_in(login, "alice", {basic->host_port()}, "not-" + password);
     with_credentials["WORKBOOK_AUTH_REGISTRY"] = basic->host_port();
-    with_credentials["WORKBOOK_PASSWORD"] = "not-" + password;
+    // A store that knows nothing of the registry: an auth file that does not exist.
+    const std::map<std::string, std::string> not_logged_in{
+        {"WORKBOOK_AUTH_REGISTRY", basic->host_port()}, {"REGISTRY_AUTH_FILE", (login.path() / "none.json").string()}};
     const std::vector<Case> cases{
         {{"a", "b"}, {}, "usage: 10_authentication_and_tls [registry]"},
-        {{open_host}, {{"WORKBOOK_AUTH_REGISTRY", basic->host_port()}}, "set WORKBOOK_USER and WORKBOOK_PASSWORD"},
+        {{open_host}, not_logged_in, "no credentials stored for " + basic->host_port() + ": log in first (docker login or podman login)"},
         {{open_host}, with_credentials, ": 401 Unauthorized"},
         {{"127.0.0.1:1"}, {}, "Couldn't connect to server"},
     };
@@ -458,6 +482,83 @@ TEST_CASE("chapter 10: bad input fails in one line, without secrets, and leaves 
         test_support::check_refused("10_authentication_and_tls", run.result, c.expected);
         CHECK(run.result.err.find(password) == std::string::npos);
     }
+
+    // A credential helper (docker-credential-<name>, found in PATH) that fails, prints garbage
+    // or hangs: one line naming it, exit 1, and the secret it printed nowhere in the output.
+    const fs::path bin = login.path() / "bin";
+    fs::create_directories(bin);
+    fs::copy_file(fs::path(paths::source_dir) / "tests/credentials/docker-credential-scripted",
+                  bin / "docker-credential-scripted");
+    std::ofstream(login.path() / "helped.json")
+        << nlohmann::json{{"credHelpers", {{basic->host_port(), "scripted"}}}}.dump();
+    const std::string asked = "the credential helper docker-credential-scripted (get " + basic->host_port() + ")";
+    for (const auto& [as, expected] : std::vector<std::pair<std::string, std::string>>{
+             {"fails.example:5000", asked + " failed (exit code 3)"},
+             {"garbage.example:5000", asked + " printed something that is not the helper protocol's"},
+             {"hangs.example:5000", asked + " did not answer within 10000 ms; it was stopped"}}) {
+        const ChapterRun run = run_chapter(program, {open_host}, workspace,
+                                           {{"WORKBOOK_AUTH_REGISTRY", basic->host_port()},
+                                            {"REGISTRY_AUTH_FILE", (login.path() / "helped.json").string()},
+                                            {"PATH", bin.string() + ":" + std::getenv("PATH")},
+                                            {"SCRIPTED_HELPER_AS", as}});
+        INFO(as << ": " << run.result.out << run.result.err);
+        test_support::check_refused("10_authentication_and_tls", run.result, expected);
+        CHECK(run.result.out.find("helper-Secret-123") == std::string::npos);
+        CHECK(run.result.err.find("helper-Secret-123") == std::string::npos);
+    }
+    CHECK(test_support::read_existing_file(bin / "calls.log") ==
+          "get " + basic->host_port() + "\nget " + basic->host_port() + "\nget " + basic->host_port() + "\n");
     // Nothing half-written: the protected registry holds no repository at all.
     CHECK_FALSE(fs::exists(basic->storage_root() / "docker/registry/v2/repositories"));
+}
+
+TEST_CASE("chapter 10: after `podman login` to the htpasswd and token registries, chapters 01 and 05 run "
+          "against them with nothing else",
+          "[chapter10]") {
+    Workspace workspace("chapter10-podman-login");
+    const Open open = open_registry(workspace);
+    ProtectedRegistries registries = start_protected_registries(workspace.path() / "protected");
+    fs::remove(registries.auth_file);  // the harness's own login file: podman writes ours
+    // podman's files (HOME, XDG_RUNTIME_DIR) in a folder of their own, outside the workspace
+    // whose every file is searched for the password below.
+    const Workspace login("chapter10-podman-home");
+    const auto environment = stored_login::isolated_environment(login.path());
+    const fs::path auth_file = login.path() / "run/containers/auth.json";
+    auto with_password = environment;
+    with_password["LOGIN_PASSWORD"] = registries.password;
+    const auto podman = [&](const std::string& command) {
+        return run_program({"sh", "-c", command},
+                           {.environment = with_password, .timeout = std::chrono::seconds(60), .merge_output = true});
+    };
+
+    std::string outputs;
+    for (const RegistryInstance* registry : {registries.basic.get(), registries.token.get()}) {
+        const std::string host = registry->host_port();
+        // The password on stdin, never on a command line; plain HTTP, so no TLS verification.
+        const RunResult logged_in = podman("printf %s \"$LOGIN_PASSWORD\" | podman login --tls-verify=false -u " +
+                                           registries.user + " --password-stdin " + host);
+        INFO(logged_in.out);
+        REQUIRE(logged_in.exit_code == 0);
+        CHECK_THAT(logged_in.out, Catch::Contains("Login Succeeded!"));
+        outputs += logged_in.out;
+        // podman's primary file, as containers-auth.json(5) says: base64 of user:password.
+        const auto stored = nlohmann::json::parse(read_file(auth_file));
+        CHECK(stored["auths"][host]["auth"] ==
+              wbclient::basic_authorization({registries.user, registries.password}).substr(6));
+
+        outputs += stored_login::run_chapters_01_and_05(workspace, open.registry->host_port(), *registry,
+                                                        environment, auth_file);
+    }
+    // Bearer: the programs asked the token server, as alice, with what podman stored.
+    bool as_alice = false;
+    for (const auto& request : registries.tokens->requests()) as_alice |= request.status == 200 && request.account == "alice";
+    CHECK(as_alice);
+
+    REQUIRE(podman("podman logout --all").exit_code == 0);
+    CHECK_FALSE(nlohmann::json::parse(read_file(auth_file))["auths"].contains(registries.basic->host_port()));
+    RunResult everything;
+    everything.out = outputs;
+    check_no_secret_anywhere(workspace, everything,
+                             {open.registry.get(), registries.basic.get(), registries.token.get()},
+                             {registries.password, wbclient::basic_authorization({registries.user, registries.password}).substr(6)});
 }

@@ -1,15 +1,22 @@
 // The seed's literal docker commands against the compose registry: pull busybox from the
 // upstream, tag, push, remove both, pull back, run. The registry's log proves each step.
 // And chapter 12's last step: a Docker daemon whose daemon.json names a mirror pulls
-// `busybox` (Docker Hub's name) through it.
+// `busybox` (Docker Hub's name) through it. And issue 16's promise with the daemon's own
+// client: after `docker login` to chapter 10's htpasswd and token registries, chapters 01 and
+// 05 run against them with nothing else (the same after `podman login` is chapter 10's test).
 #include "busybox_image.hpp"
 #include "own_dockerd.hpp"
+#include "protected_registries.hpp"
+#include "stored_login.hpp"
 #include "test_support.hpp"
 #include "program_runner.hpp"
 #include "registry_instance.hpp"
 #include "workspace.hpp"
 
+#include "wbclient/http/auth.hpp"
+
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 using namespace harness;
 
@@ -159,4 +166,54 @@ TEST_CASE("compose: the mirror service panics while its upstream is down and res
     seed_busybox(seeder);
     wbclient::RegistryClient client(mirror->host_port());
     CHECK(client.get_manifest("library/busybox", "latest").parsed.layers.size() == 1);
+}
+
+TEST_CASE("compose: after `docker login` to the htpasswd and token registries, chapters 01 and 05 run "
+          "against them with nothing else",
+          "[compose][chapter10]") {
+    Workspace workspace("compose-docker-login");
+    auto open = start_registry({.role = "registry"}, workspace.path() / "open", "compose");
+    wbclient::RegistryClient seeder(open->host_port());
+    seed_busybox(seeder, "my-busybox", "latest");
+    ProtectedRegistries registries = start_protected_registries(workspace.path() / "protected", "compose");
+    std::filesystem::remove(registries.auth_file);  // the harness's own login file: docker writes ours
+    // docker's files under a HOME of their own, outside the workspace searched for secrets below.
+    const Workspace login("compose-docker-login-home");
+    const auto environment = stored_login::isolated_environment(login.path());
+    const std::filesystem::path config = login.path() / "home/.docker/config.json";
+    auto with_password = environment;
+    with_password["LOGIN_PASSWORD"] = registries.password;
+    const auto shell = [&](const std::string& command) {
+        return run_program({"sh", "-c", command},
+                           {.environment = with_password, .timeout = std::chrono::seconds(180), .merge_output = true});
+    };
+
+    std::string outputs;
+    for (const RegistryInstance* registry : {registries.basic.get(), registries.token.get()}) {
+        const std::string host = registry->host_port();
+        const RunResult logged_in = shell("printf %s \"$LOGIN_PASSWORD\" | docker login -u " + registries.user +
+                                          " --password-stdin " + host);
+        INFO(logged_in.out);
+        REQUIRE(logged_in.exit_code == 0);
+        CHECK_THAT(logged_in.out, Catch::Contains("Login Succeeded"));
+        outputs += logged_in.out;
+        // Without a credential helper docker keeps the password base64-encoded in config.json.
+        const auto stored = nlohmann::json::parse(test_support::read_existing_file(config));
+        CHECK(stored["auths"][host]["auth"] ==
+              wbclient::basic_authorization({registries.user, registries.password}).substr(6));
+        outputs += stored_login::run_chapters_01_and_05(workspace, open->host_port(), *registry, environment, config);
+        REQUIRE(shell("docker logout " + host).exit_code == 0);
+    }
+    CHECK(nlohmann::json::parse(test_support::read_existing_file(config))["auths"].empty());
+    for (const std::string& secret : {registries.password,
+                                     wbclient::basic_authorization({registries.user, registries.password}).substr(6)}) {
+        CHECK(outputs.find(secret) == std::string::npos);
+        for (const RegistryInstance* registry : {open.get(), registries.basic.get(), registries.token.get()})
+            CHECK(registry->log().find(secret) == std::string::npos);
+        for (const auto& entry : std::filesystem::recursive_directory_iterator(workspace.path()))
+            if (entry.is_regular_file()) {
+                INFO(entry.path());
+                CHECK(test_support::read_existing_file(entry.path()).find(secret) == std::string::npos);
+            }
+    }
 }

@@ -86,6 +86,18 @@ std::vector<std::string> split_on_spaces(const std::string& text) {
     return parts;
 }
 
+// An identity token (docker login's OAuth2 refresh token) is exchanged by the spec's POST form,
+// never sent as a password.
+Request refresh_token_request(const std::string& realm, const Challenge& challenge, const std::string& token) {
+    Request request{.method = "POST", .url = realm};
+    request.headers.add("Content-Type", "application/x-www-form-urlencoded");
+    request.body = "grant_type=refresh_token&service=" + url_escaped(challenge.parameter("service")) +
+                   "&client_id=registry-workbook&refresh_token=" + url_escaped(token);
+    for (const std::string& scope : split_on_spaces(challenge.parameter("scope")))
+        request.body += "&scope=" + url_escaped(scope);
+    return request;
+}
+
 std::string scope_text(const std::string& scope) { return scope.empty() ? "(no scope)" : scope; }
 
 }  // namespace
@@ -169,6 +181,7 @@ Token fetch_token(HttpClient& http, const Challenge& challenge,
     } catch (const std::invalid_argument&) {
         throw std::runtime_error("the Bearer challenge's realm '" + printable(realm) + "' is not an http(s) URL");
     }
+    const bool refresh = credentials && !credentials->identity_token.empty();
     //! [token_request]
     // The spec's query: service once, each scope of the challenge as a scope parameter.
     std::string url = realm + (has_query ? "&" : "?") +
@@ -178,13 +191,16 @@ Token fetch_token(HttpClient& http, const Challenge& challenge,
     if (credentials) url += "&account=" + url_escaped(credentials->username);
     Request request{.method = "GET", .url = url};
     if (credentials) request.headers.add("Authorization", basic_authorization(*credentials));
+    //! [token_request]
+    if (refresh) request = refresh_token_request(realm, challenge, credentials->identity_token);
 
     const Response response = http.perform(request);
-    //! [token_request]
     // The realm's URL and status only: never its body, which might echo what was sent.
     if (response.status == 401)
-        throw std::runtime_error("the token server " + realm + " refused the credentials" +
-                                 (credentials ? " of user '" + credentials->username + "'" : " (none given)") +
+        throw std::runtime_error("the token server " + realm + " refused " +
+                                 (refresh       ? std::string("the identity token")
+                                  : credentials ? "the credentials of user '" + credentials->username + "'"
+                                                : std::string("the credentials (none given)")) +
                                  ": 401");
     if (response.status != 200)
         throw std::runtime_error("the token server " + realm + " answered " +
@@ -302,6 +318,10 @@ bool RegistryAuth::unauthorized(const Request& request, const Response& response
             narrate("401, challenge: Basic realm=\"" + challenge.parameter("realm") + "\"");
             // Credentials already sent and refused: another try would be refused too.
             if (!credentials_ || send_basic_) return false;
+            if (!credentials_->identity_token.empty()) {
+                narrate("  an identity token is for token servers only: no Basic credentials to send");
+                return false;
+            }
             send_basic_ = true;
             narrate("  sending Basic credentials of user '" + credentials_->username + "' from now on");
             return true;

@@ -35,10 +35,15 @@ std::vector<Challenge> parse_challenges(std::string_view value);
 /// Every challenge of every `Www-Authenticate` field of a response.
 std::vector<Challenge> challenges_of(const Response& response);
 
-/// A user name and password. Never printed, logged or put into an error message.
+/// A user name and password, or an identity token. Never printed, logged or put into an
+/// error message (the user name may be).
 struct Credentials {
     std::string username;
     std::string password;
+    /// An OAuth2 refresh token that `docker login` got from a token server (config.json's
+    /// `identitytoken`, or a credential helper's `<token>` user): sent to the token server in
+    /// place of a password (fetch_token), useless against Basic authentication.
+    std::string identity_token = {};
 };
 /// `Basic base64(user:password)`, the value of an Authorization header.
 std::string basic_authorization(const Credentials& credentials);
@@ -51,7 +56,9 @@ struct Token {
 };
 
 /// Asks the challenge's realm for a token: `GET <realm>?service=..&scope=..[&scope=..]&account=..`
-/// with Basic credentials (anonymous without), for exactly the challenged scope. Throws a
+/// with Basic credentials (anonymous without), for exactly the challenged scope; with an
+/// identity token, the distribution spec's OAuth2 form instead: `POST <realm>` with
+/// grant_type=refresh_token, the token, service, scope and client_id. Throws a
 /// one-line std::runtime_error (without credentials) when the realm refuses or answers nonsense.
 Token fetch_token(HttpClient& http, const Challenge& challenge,
                   const std::optional<Credentials>& credentials);
