@@ -1,4 +1,4 @@
-// Chapter 16: other clients on the same registry. skopeo, buildah and podman (as processes)
+// Chapter 16: other clients on the same registry. skopeo, buildah, podman and umoci (as processes)
 // push and pull the workbook's images, each into a repository of its own, so the registry's
 // log tells their conversations apart; our library pulls and verifies what they pushed, and
 // they pull what our library pushed.
@@ -8,7 +8,7 @@
 //   (vfs driver), created if missing and removed at the end; their runroot is a short
 //   folder under /tmp, removed too.
 //   The registry is WORKBOOK_REGISTRY (else localhost:5000), busybox comes from
-//   WORKBOOK_UPSTREAM (else localhost:5001). Needs skopeo, buildah and podman on PATH, run as
+//   WORKBOOK_UPSTREAM (else localhost:5001). Needs skopeo, buildah, podman and umoci on PATH, run as
 //   root (buildah and podman keep their storage with root's rights).
 #include "program_options.hpp"
 #include "wbclient/distribution/manifests.hpp"
@@ -189,6 +189,16 @@ int main(int argc, char* argv[]) try {
     }
     //! [verify]
 
+    //! [umoci]
+    std::cout << "\n== umoci unpacks the layout our library pulled of buildah's image, as a runtime would\n";
+    const fs::path bundle = storage / "buildah-bundle";
+    must({"umoci", "unpack", "--image", (storage / "buildah.oci").string() + ":latest", bundle.string()});
+    std::ifstream hello(bundle / "rootfs/hello.txt");
+    std::string hello_line;
+    if (!std::getline(hello, hello_line)) throw std::runtime_error("umoci's rootfs has no /hello.txt");
+    std::cout << "rootfs/hello.txt: " << hello_line << "\n";
+    //! [umoci]
+
     //! [ours]
     std::cout << "\n== the other way: our library pushes, the clients pull\n";
     wbclient::RegistryClient upstream(workbook::default_upstream(), workbook::client_options());
@@ -198,6 +208,7 @@ int main(int argc, char* argv[]) try {
     const std::string seen_by_skopeo = trimmed(must({"skopeo", "inspect", "--tls-verify=false", "--format", "{{.Digest}}",
                                                      "docker://" + our_image.str()}));
     std::cout << seen_by_skopeo << "\n";
+    // skopeo pulls every blob into an OCI layout of its own; podman into its storage.
     must({"skopeo", "copy", "--src-tls-verify=false", "docker://" + our_image.str(), "oci:" + (storage / "skopeo.oci").string() + ":latest"});
     must(podman({"pull", "--tls-verify=false", our_image.str()}));
     std::cout << trimmed(must(podman({"image", "inspect", "--format", "{{.Digest}}", our_image.str()}))) << "\n";

@@ -136,6 +136,8 @@ TEST_CASE("chapter 16: skopeo, buildah, podman and our library on one registry, 
         CHECK(ours->repositories.contains("skopeo/busybox"));
         CHECK_THAT(run.result.out, Catch::Contains("the digest the client reported"));
         CHECK_THAT(run.result.out, !Catch::Contains("NOT the digest"));
+        // umoci unpacked our library's layout of it: buildah's RUN layer is in the rootfs.
+        CHECK_THAT(run.result.out, Catch::Contains("rootfs/hello.txt: built by buildah\n"));
     }
     SECTION("the clients pulled what our library pushed") {
         const std::string pushed = after(run.result.out, "our library pushed " + registry->host_port() + "/workbook/busybox:latest ");
