@@ -39,11 +39,18 @@ struct Ran {
     std::string out;  // stdout and stderr, in order
 };
 
+// Words shown differently from what runs: the runroot mkdtemp made is shown as its template,
+// so the narration is the same from run to run.
+std::vector<std::pair<std::string, std::string>> shown_as;
+
 // Runs a client as the reader would type it, shows the command, and returns what it printed.
 Ran run(const std::vector<std::string>& argv) {
     std::cout << "$";
-    for (const std::string& word : argv)
+    for (std::string word : argv) {
+        for (const auto& [actual, shown] : shown_as)
+            if (word == actual) word = shown;
         std::cout << " " << (word.find_first_of(" {>") == std::string::npos ? word : "'" + word + "'");
+    }
     std::cout << "\n" << std::flush;
     const boost::filesystem::path program = bp::search_path(argv.front());
     if (program.empty()) throw std::runtime_error(argv.front() + " is not installed (apt-get install " + argv.front() + ")");
@@ -112,6 +119,7 @@ int main(int argc, char* argv[]) try {
     std::string runroot_template = "/tmp/wb16-run-XXXXXX";
     if (!::mkdtemp(runroot_template.data())) throw std::runtime_error("cannot create a folder under /tmp");
     const fs::path runroot = runroot_template;
+    shown_as.emplace_back(runroot.string(), "/tmp/wb16-run-XXXXXX");
     // Both go when the program ends, however it ends: they hold copies of every image.
     const RemovedAtExit cleanup{{storage, runroot}};
     const std::vector<std::string> containers_storage = {
@@ -221,8 +229,9 @@ int main(int argc, char* argv[]) try {
             std::cout << image << ": not there (chapter " << chapter << " pushes it)\n";
             continue;
         }
-        std::cout << "chapter " << chapter << "'s " << image << ": skopeo sees "
-                  << trimmed(must({"skopeo", "inspect", "--tls-verify=false", "--format", "{{.Digest}}", "docker://" + image})) << "\n";
+        const std::string digest =
+            trimmed(must({"skopeo", "inspect", "--tls-verify=false", "--format", "{{.Digest}}", "docker://" + image}));
+        std::cout << "chapter " << chapter << "'s " << repository << ": skopeo sees " << digest << "\n";
         must(podman({"pull", "--tls-verify=false", image}));
     }
     //! [ours]

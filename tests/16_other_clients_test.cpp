@@ -118,6 +118,14 @@ TEST_CASE("chapter 16: skopeo, buildah, podman and our library on one registry, 
         // They ask before they send: a HEAD for each blob of the image they push.
         CHECK(buildah->heads_before_upload >= 2);
         CHECK(skopeo->heads_before_upload >= 2);
+        // containers/image remembers where it saw each blob (its blob-info cache): buildah
+        // mounts busybox's layer from where skopeo put it, podman buildah's two layers.
+        CHECK(buildah->mounts >= 1);
+        CHECK(podman->mounts >= 2);
+        CHECK(ours->mounts == 0);
+        // Every request of theirs on a connection of its own; ours share one.
+        CHECK(buildah->connections == buildah->requests);
+        CHECK(ours->connections == 1);
         // Nobody had to resume here.
         CHECK(buildah->upload_status_checks + skopeo->upload_status_checks + ours->upload_status_checks == 0);
     }
