@@ -131,7 +131,11 @@ int main(int argc, char* argv[]) try {
         return args;
     };
     const auto buildah = [&](std::vector<std::string> args) { return with_storage("buildah", std::move(args)); };
-    const auto podman = [&](std::vector<std::string> args) { return with_storage("podman", std::move(args)); };
+    // podman also keeps its events log and locks in a temporary folder, /run/libpod unless told.
+    const auto podman = [&](std::vector<std::string> args) {
+        args.insert(args.begin() + 1, {"--tmpdir", (runroot / "libpod").string()});
+        return with_storage("podman", std::move(args));
+    };
     wbclient::RegistryClient ours(registry, workbook::client_options());
     //! [setup]
 
