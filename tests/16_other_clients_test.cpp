@@ -72,6 +72,7 @@ TEST_CASE("chapter 16: skopeo, buildah, podman and our library on one registry, 
     const std::vector<ObservedExchange> log(all.begin() + static_cast<std::ptrdiff_t>(skip), all.end());
     const auto rows = compare_clients(log, {harness_user_agent});
     INFO(summarize(log));
+    // One run, many facts: plain blocks, not SECTIONs (Catch2 would run the clients again for each).
 
     const ClientConversation* skopeo = row_of(rows, "skopeo");
     const ClientConversation* buildah = row_of(rows, "buildah");
@@ -84,7 +85,7 @@ TEST_CASE("chapter 16: skopeo, buildah, podman and our library on one registry, 
     REQUIRE(podman);
     REQUIRE(ours);
 
-    SECTION("each client pushed only into its own repositories, so the log splits by repository too") {
+    {  // each client pushed only into its own repositories, so the log splits by repository too
         CHECK(skopeo->pushed_to == std::set<std::string>{"skopeo/busybox", "skopeo-sync/busybox"});
         CHECK(buildah->pushed_to == std::set<std::string>{"buildah/hello"});
         CHECK(podman->pushed_to == std::set<std::string>{"podman/hello"});
@@ -95,7 +96,7 @@ TEST_CASE("chapter 16: skopeo, buildah, podman and our library on one registry, 
         CHECK(podman->repositories.contains("multi-platform-hello"));
         CHECK(skopeo->repositories.contains("hello-workbook"));
     }
-    SECTION("buildah pushes OCI; skopeo keeps the source's format unless told; skopeo deletes by digest") {
+    {  // buildah pushes OCI; skopeo keeps the source's format unless told; skopeo deletes by digest
         CHECK(buildah->manifest_types == std::set<std::string>{"application/vnd.oci.image.manifest.v1+json"});
         CHECK(skopeo->manifest_types == std::set<std::string>{"application/vnd.docker.distribution.manifest.v2+json",
                                                               "application/vnd.oci.image.manifest.v1+json"});
@@ -106,7 +107,7 @@ TEST_CASE("chapter 16: skopeo, buildah, podman and our library on one registry, 
         CHECK(std::regex_match(deleted->path(), std::regex("/v2/skopeo/busybox/manifests/sha256:[0-9a-f]{64}")));
         CHECK(deleted->status == 202);
     }
-    SECTION("uploads: the containers/image clients send each new blob in one PATCH, then PUT; we PUT at once") {
+    {  // uploads: the containers/image clients send each new blob in one PATCH, then PUT; we PUT at once
         CHECK(buildah->one_patch_uploads >= 2);
         CHECK(buildah->chunked_uploads == 0);
         CHECK(buildah->monolithic_uploads == 0);
@@ -129,7 +130,7 @@ TEST_CASE("chapter 16: skopeo, buildah, podman and our library on one registry, 
         // Nobody had to resume here.
         CHECK(buildah->upload_status_checks + skopeo->upload_status_checks + ours->upload_status_checks == 0);
     }
-    SECTION("what the clients pushed, our library pulled with the digests they reported") {
+    {  // what the clients pushed, our library pulled with the digests they reported
         const std::string buildah_digest = after(run.result.out, "buildah pushed ");
         REQUIRE(buildah_digest.starts_with("sha256:"));
         wbclient::RegistryClient reader(registry->host_port());
@@ -147,14 +148,14 @@ TEST_CASE("chapter 16: skopeo, buildah, podman and our library on one registry, 
         // umoci unpacked our library's layout of it: buildah's RUN layer is in the rootfs.
         CHECK_THAT(run.result.out, Catch::Contains("rootfs/hello.txt: built by buildah\n"));
     }
-    SECTION("the clients pulled what our library pushed") {
+    {  // the clients pulled what our library pushed
         const std::string pushed = after(run.result.out, "our library pushed " + registry->host_port() + "/workbook/busybox:latest ");
         REQUIRE(pushed.starts_with("sha256:"));
         CHECK(podman->repositories.contains("workbook/busybox"));
         CHECK(podman->blob_gets >= 2);
         CHECK_THAT(run.result.out, Catch::Contains("chapter 03's") && Catch::Contains("chapter 09's"));
     }
-    SECTION("podman run: runs the image where runc may set podman's rlimits, says why not elsewhere") {
+    {  // podman run: runs the image where runc may set podman's rlimits, says why not elsewhere
         if (may_raise_rlimits())
             CHECK_THAT(run.result.out, Catch::Contains("built by buildah\n(exit 0)"));
         else
