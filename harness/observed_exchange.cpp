@@ -106,6 +106,7 @@ std::vector<ObservedExchange> parse_registry_log(std::string_view log) {
         exchange.user_agent = json.value("http.request.useragent", "");
         exchange.host = json.value("http.request.host", "");
         exchange.error_code = json.value("err.code", "");
+        exchange.content_type = json.value("http.request.contenttype", "");
         exchange.completed = parse_log_time(json.value("time", ""));
         exchange.duration = parse_go_duration(json.value("http.response.duration", ""));
         exchange.remote_address = json.value("http.request.remoteaddr", "");

@@ -25,6 +25,9 @@ struct ObservedExchange {
     std::string user_agent;
     std::string host;  ///< host:port the request was addressed to
     std::string error_code;  ///< the registry's err.code, e.g. "blob unknown" (server side only)
+    /// The request's Content-Type as the registry logged it: what a manifest was pushed as,
+    /// "application/vnd.oci.image.manifest.v1+json" (server side only).
+    std::string content_type;
     std::vector<std::pair<std::string, std::string>> request_headers;   ///< client side only
     std::vector<std::pair<std::string, std::string>> response_headers;  ///< client side only
     /// When the registry finished the response: its log line's "time" (server side only).

@@ -14,6 +14,10 @@
 //   Chapter 13 gets a registry of its own (shown as localhost:5000), natively, that reports to
 //   an event receiver running in this process (localhost:5007) and has a maintenance file
 //   health check; its debug address is shown as localhost:5006.
+//   Chapter 16 needs no service of its own: it runs skopeo, buildah, podman and umoci as
+//   processes against the registry and the upstream (their storage in its working folder),
+//   and its <program>.registry.jsonl, every client's requests, is what book/views/
+//   client_comparison turns into the page's table of clients.
 //   --collect-after plays the operator after that chapter: stop the registry, run
 //   garbage-collect (dry run, then for real), start it again; the output goes to
 //   <program>.gc.out. Written <program>=<repository>, the marking lines of other repositories

@@ -4,7 +4,11 @@
 // `busybox` (Docker Hub's name) through it. And issue 16's promise with the daemon's own
 // client: after `docker login` to chapter 10's htpasswd and token registries, chapters 01 and
 // 05 run against them with nothing else (the same after `podman login` is chapter 10's test).
+// And chapter 16's docker part: docker pulls and runs what buildah and our library pushed, pushes
+// into a repository of its own, and the registry's log tells its conversation from the other clients'.
 #include "busybox_image.hpp"
+#include "chapter_run.hpp"
+#include "client_comparison.hpp"
 #include "own_dockerd.hpp"
 #include "protected_registries.hpp"
 #include "stored_login.hpp"
@@ -18,7 +22,11 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "wbclient/image/oci_layout.hpp"
+#include "wbclient/transfer/image_transfer.hpp"
+
 using namespace harness;
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -216,4 +224,71 @@ TEST_CASE("compose: after `docker login` to the htpasswd and token registries, c
                 CHECK(test_support::read_existing_file(entry.path()).find(secret) == std::string::npos);
             }
     }
+}
+
+TEST_CASE("compose: chapter 16's docker: pull and run what buildah and our library pushed, push, manifest inspect",
+          "[compose][chapter16]") {
+    Workspace workspace("compose-docker-clients");
+    auto upstream = start_registry({.role = "upstream"}, workspace.path(), "compose");
+    auto registry = start_registry({.role = "registry"}, workspace.path(), "compose");
+    wbclient::RegistryClient seeder(upstream->host_port());
+    seed_busybox(seeder);
+    // The chapter's program first: skopeo, buildah, podman and our library fill their repositories.
+    const ChapterRun chapter = run_chapter("16_other_clients", {}, workspace,
+                                           {{"WORKBOOK_REGISTRY", registry->host_port()}, {"WORKBOOK_UPSTREAM", upstream->host_port()}},
+                                           std::chrono::seconds(240));
+    INFO(chapter.result.out << chapter.result.err);
+    REQUIRE(chapter.result.exit_code == 0);
+    const std::size_t skip = registry->access_log().size();
+
+    // localhost, not 127.0.0.1: the daemon talks plain HTTP to localhost registries only.
+    const std::string at = "localhost:" + registry->host_port().substr(10);
+    const std::string built = at + "/buildah/hello:latest";
+    const std::string ours = at + "/workbook/busybox:latest";
+    const std::string mine = at + "/docker/hello:latest";
+    struct Cleanup {
+        std::vector<std::string> images;
+        ~Cleanup() {
+            for (const auto& image : images) docker({"image", "rm", "-f", image});
+        }
+    } cleanup{{built, ours, mine}};
+    for (const auto& step : std::vector<std::vector<std::string>>{
+             {"pull", built}, {"pull", ours}, {"tag", built, mine}, {"push", mine}}) {
+        const RunResult result = docker(step);
+        INFO("docker " << step[0] << ": " << result.out << result.err);
+        REQUIRE(result.exit_code == 0);
+    }
+    const RunResult ran_buildah = docker({"run", "--rm", "--network", "none", built});
+    INFO(ran_buildah.out << ran_buildah.err);
+    CHECK(ran_buildah.out == "built by buildah\n");
+    const RunResult ran_ours = docker({"run", "--rm", "--network", "none", ours, "echo", "pulled-by-docker"});
+    CHECK(ran_ours.out == "pulled-by-docker\n");
+    const RunResult inspected = docker({"manifest", "inspect", "--insecure", mine});
+    INFO(inspected.out << inspected.err);
+    REQUIRE(inspected.exit_code == 0);
+    const auto manifest_json = nlohmann::json::parse(inspected.out);
+    CHECK(manifest_json.at("layers").size() == 2);
+
+    // What docker pushed, our library pulls and verifies; docker's manifest names the same layers.
+    wbclient::RegistryClient reader(registry->host_port());
+    const auto pushed = reader.get_manifest("docker/hello", "latest");
+    const auto original = reader.get_manifest("buildah/hello", "latest");
+    CHECK(pushed.parsed.layers.size() == original.parsed.layers.size());
+    const fs::path layout = workspace.path() / "docker-hello.oci";
+    CHECK(wbclient::pull_to_layout(reader, wbclient::Reference::parse(registry->host_port() + "/docker/hello:latest"), layout) ==
+          wbclient::digest_of(pushed.bytes));
+    CHECK(wbclient::verify_oci_layout(layout) == 4);
+
+    const auto all = registry->access_log();
+    const std::vector<ObservedExchange> log(all.begin() + static_cast<std::ptrdiff_t>(skip), all.end());
+    INFO(summarize(log));
+    const auto rows = compare_clients(log, {harness_user_agent, "registry-workbook/1.0"});
+    const auto docker_row = std::find_if(rows.begin(), rows.end(), [](const ClientConversation& row) { return row.name == "docker"; });
+    REQUIRE(docker_row != rows.end());
+    CHECK(docker_row->pushed_to == std::set<std::string>{"docker/hello"});
+    CHECK(docker_row->repositories.contains("buildah/hello"));
+    CHECK(docker_row->repositories.contains("workbook/busybox"));
+    CHECK(docker_row->blob_gets >= 3);  // buildah's config and layer, our busybox's config at least
+    // docker asks before it sends: the layers it pulled from buildah/hello are mounted or found.
+    CHECK(docker_row->heads_before_upload + docker_row->mounts >= 1);
 }

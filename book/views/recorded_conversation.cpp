@@ -92,6 +92,7 @@ std::string readable_duration(std::chrono::nanoseconds duration) {
 // Every log line of one request shares its "http.request.id".
 struct LogGroup {
     std::string method, uri;
+    std::string user_agent;  // chapter 16's registry log has other clients' requests too
     LoggedRequest logged;
     bool used = false;
 };
@@ -109,6 +110,7 @@ std::vector<LogGroup> group_log_by_request(const std::string& log, const Replace
         LogGroup& group = groups[at->second];
         group.method = json.value("http.request.method", group.method);
         group.uri = json.value("http.request.uri", group.uri);
+        group.user_agent = json.value("http.request.useragent", group.user_agent);
         if (json.value("msg", "").starts_with("response completed"))
             for (const auto& completed : harness::parse_registry_log(line))
                 group.logged.duration = readable_duration(completed.duration);
@@ -212,7 +214,8 @@ Conversation read_conversation(const fs::path& dir, const std::string& program,
         // Only the registry on localhost:5000 has its log recorded; match in order.
         if (client.host == "localhost:5000")
             for (LogGroup& group : log)
-                if (!group.used && group.method == observed[i].method && group.uri == observed[i].uri) {
+                if (!group.used && group.method == observed[i].method && group.uri == observed[i].uri &&
+                    group.user_agent == observed[i].user_agent) {
                     group.used = true;
                     exchange.logged = group.logged;
                     break;
