@@ -44,8 +44,8 @@ public:
     const std::filesystem::path& directory() const { return directory_; }
     std::string rgw_log() const;
 
-    /// radosgw alone: stopped (SIGTERM) and started again on the same port. The OSD keeps
-    /// the data (memstore lives as long as the OSD process).
+    /// radosgw alone: stopped (SIGTERM: it takes about 4 s to end here) and started again on the
+    /// same port. The OSD keeps the data (memstore lives as long as the OSD process).
     void stop_rgw();
     void start_rgw();
     /// Runs `radosgw-admin <args>` against this cluster.

@@ -402,6 +402,10 @@ TEST_CASE("harness: Ceph (mon, osd, radosgw), registry replicas on its bucket an
         auto redis = start_redis(workspace.path(), {}, "native");
         ReplicaSet replicas(workspace.path(), ceph.bucket(), {.replicas = 2, .redis = redis.get()});
         REQUIRE(replicas.size() == 2);
+        INFO("replicas and nginx up in " << replicas.startup_seconds() << " s (nginx " << replicas.balancer().startup_seconds()
+             << " s); RSS KiB: mon " << ceph.memory().mon << ", osd " << ceph.memory().osd << ", rgw " << ceph.memory().rgw
+             << ", replicas " << replicas.replica_memory_kib().front() << " and " << replicas.replica_memory_kib().back()
+             << ", nginx " << replicas.balancer().memory_kib());
         for (long kib : replicas.replica_memory_kib()) CHECK(kib > 0);
         CHECK(replicas.balancer().memory_kib() > 0);
 
