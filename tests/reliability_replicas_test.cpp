@@ -102,7 +102,9 @@ TEST_CASE("replicas: a replica killed while it receives a push through nginx; th
     offset = 0;
     const auto retried = Clock::now();
     client.push_blob(repository, digest, blob.size(), source);
-    CHECK(std::chrono::duration<double>(Clock::now() - retried).count() < 30);
+    const double retry_seconds = std::chrono::duration<double>(Clock::now() - retried).count();
+    INFO("the retry took " << retry_seconds << " s");
+    CHECK(retry_seconds < 30);
     const wbclient::BuiltImage image = wbclient::assemble_image({}, {noise_layer(workspace.path(), "after.bin", 1u << 20, 1502)});
     const auto reference = wbclient::Reference::parse(replicas.balancer().host_port() + "/faults/image:v1");
     wbclient::push_image(client, reference, image);
@@ -174,6 +176,7 @@ TEST_CASE("replicas: radosgw restarted in the middle of a pull; a clean failure 
     const double failed_after = std::chrono::duration<double>(Clock::now() - started).count();
     store.ceph.start_rgw();
     CHECK(stopped);
+    INFO("the pull failed " << failed_after << " s after it began");
     CHECK(failed_after < 30);
     // Nothing half-pulled: the layout appears only when every blob verified.
     CHECK_FALSE(fs::exists(layout));
