@@ -83,6 +83,8 @@ CephCluster::CephCluster(const fs::path& workdir) : directory_(workdir / "ceph")
                            << "run dir = " << d << "/run\n"
                            << "pid file = " << d << "/run/$name.pid\n"
                            << "log file = " << d << "/log/$name.log\n"
+                           // the monitor's cluster and audit logs, else /var/log/ceph
+                           << "mon cluster log file = " << d << "/log/$cluster.$channel.log\n"
                            << "admin socket = " << d << "/run/$name.asok\n"
                            << "osd pool default size = 1\nosd pool default min size = 1\n"
                            << "osd pool default pg num = 8\nosd pool default pgp num = 8\n"
