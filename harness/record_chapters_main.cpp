@@ -15,8 +15,9 @@
 //   an event receiver running in this process (localhost:5007) and has a maintenance file
 //   health check; its debug address is shown as localhost:5006.
 //   Chapter 15 gets, only when it is recorded, a one-host Ceph cluster, a Redis, two registry
-//   replicas on its bucket behind nginx (shown as localhost:8080, the replicas as :5011 and
-//   :5012) and a registry on the same bucket with another http.secret (:5013), all native.
+//   replicas on its bucket behind nginx (shown as localhost:5000, the address clients keep
+//   using; the replicas as :5011 and :5012) and a registry on the same bucket with another
+//   http.secret (:5013), all native.
 //   --collect-after plays the operator after that chapter: stop the registry, run
 //   garbage-collect (dry run, then for real), start it again; the output goes to
 //   <program>.gc.out.
@@ -226,7 +227,7 @@ int main(int argc, char* argv[]) try {
         {workspace.path().string() + "/", ""},
     };
     if (replicas) {
-        replacements.insert(replacements.begin(), {{replicas->balancer().host_port(), "localhost:8080"},
+        replacements.insert(replacements.begin(), {{replicas->balancer().host_port(), "localhost:5000"},
                                                    {replicas->replica(0).host_port(), "localhost:5011"},
                                                    {replicas->replica(1).host_port(), "localhost:5012"},
                                                    {stranger->host_port(), "localhost:5013"}});
