@@ -74,7 +74,7 @@ struct ReplicaNames {
         for (std::size_t i = 0; i < addresses.size(); ++i)
             if (Url(registry_base_url(addresses[i])).authority() == Url("http://" + upstream).authority())
                 return "replica-" + std::to_string(i + 1);
-        return upstream.empty() ? "(nginx itself)" : upstream;
+        return upstream.empty() ? "(no X-Served-By: not through the balancer?)" : upstream;
     }
 };
 
@@ -107,7 +107,7 @@ int main(int argc, char* argv[]) try {
 
     //! [served_by]
     // nginx adds X-Served-By: the replica ($upstream_addr) that answered. An observer on the
-    // client notes it for every exchange; replicas.conf in the page shows the header line.
+    // client notes it for every exchange (the balancer's configuration: add_header X-Served-By).
     struct Served { std::string method, path; long status; std::string replica; };
     std::vector<Served> served;
     ClientOptions client_options = workbook::client_options();
