@@ -10,6 +10,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <charconv>
 #include <cstdlib>
@@ -19,6 +20,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace workbook {
 
@@ -39,6 +41,23 @@ inline std::string default_upstream() {
     const std::string value = environment_value("WORKBOOK_UPSTREAM");
     return value.empty() ? "localhost:5001" : value;
 }
+
+/// WORKBOOK_REPLICAS: the registry replicas behind the balancer, "host:port,host:port"
+/// (chapter 15); none when unset.
+inline std::vector<std::string> default_replicas() {
+    std::vector<std::string> replicas;
+    const std::string value = environment_value("WORKBOOK_REPLICAS");
+    for (std::size_t start = 0; start < value.size();) {
+        const std::size_t comma = std::min(value.find(',', start), value.size());
+        if (comma > start) replicas.push_back(value.substr(start, comma - start));
+        start = comma + 1;
+    }
+    return replicas;
+}
+
+/// WORKBOOK_STRANGER: a registry on the replicas' bucket with another http.secret (chapter
+/// 15); "" when unset.
+inline std::string default_stranger() { return environment_value("WORKBOOK_STRANGER"); }
 
 /// Where `docker login`, `podman login` (and skopeo's, buildah's) left credentials, read as
 /// those tools read them: the files of wbclient::credential_search_list from REGISTRY_AUTH_FILE,

@@ -126,7 +126,12 @@ private:
             if (registry_log) std::fclose(registry_log);
             throw std::runtime_error("cannot open the registry's log files in " + directory_.string());
         }
-        child_ = bp::child(binary_.string(), "serve", config_file().string(), bp::std_in.close(),
+        // Without AWS_CA_BUNDLE, which these machines set: 2.8.2's s3 driver panics at start
+        // when it is set (LoadCustomCABundleError, "transport unsupported type"); the other
+        // drivers never read it.
+        bp::environment environment = boost::this_process::environment();
+        environment.erase("AWS_CA_BUNDLE");
+        child_ = bp::child(binary_.string(), "serve", config_file().string(), environment, bp::std_in.close(),
                            bp::std_out > access_log, bp::std_err > registry_log,
                            bp::extend::on_exec_setup = DieWithParent{});
         std::fclose(access_log);

@@ -14,6 +14,10 @@
 //   Chapter 13 gets a registry of its own (shown as localhost:5000), natively, that reports to
 //   an event receiver running in this process (localhost:5007) and has a maintenance file
 //   health check; its debug address is shown as localhost:5006.
+//   Chapter 15 gets, only when it is recorded, a one-host Ceph cluster, a Redis, two registry
+//   replicas on its bucket behind nginx (shown as localhost:5000, the address clients keep
+//   using; the replicas as :5011 and :5012) and a registry on the same bucket with another
+//   http.secret (:5013), all native.
 //   Chapter 16 needs no service of its own: it runs skopeo, buildah, podman and umoci as
 //   processes against the registry and the upstream (their storage in its working folder),
 //   and its <program>.registry.jsonl, every client's requests, is what book/views/
@@ -23,10 +27,13 @@
 //   <program>.gc.out. Written <program>=<repository>, the marking lines of other repositories
 //   are left out of it (the summary and every "eligible for deletion" line stay).
 #include "busybox_image.hpp"
+#include "ceph_cluster.hpp"
 #include "event_receiver.hpp"
 #include "protected_registries.hpp"
 #include "program_runner.hpp"
+#include "redis_instance.hpp"
 #include "registry_instance.hpp"
+#include "registry_replicas.hpp"
 #include "scrub.hpp"
 #include "workspace.hpp"
 
@@ -208,8 +215,25 @@ int main(int argc, char* argv[]) try {
     const harness::ProtectedRegistries protected_registries =
         harness::start_protected_registries(workspace.path() / "protected");
 
+    // Chapter 15's replicas on Ceph, started only for that chapter: Ceph alone takes seconds.
+    std::unique_ptr<harness::CephCluster> ceph;
+    std::unique_ptr<harness::RedisInstance> replicas_redis;
+    std::unique_ptr<harness::ReplicaSet> replicas;
+    std::unique_ptr<harness::RegistryInstance> stranger;
+    for (int i = first + 1; i < argc; ++i)
+        if (fs::path(argv[i]).filename() == "15_scaling_out" && !ceph) {
+            const fs::path folder = workspace.path() / "replicas";
+            ceph = std::make_unique<harness::CephCluster>(folder);
+            replicas_redis = harness::start_redis(folder, {}, "native");
+            replicas = std::make_unique<harness::ReplicaSet>(
+                folder, ceph->bucket(), harness::ReplicaSetSpec{.replicas = 2, .redis = replicas_redis.get()});
+            harness::RegistrySpec stranger_spec = harness::on_s3({.role = "stranger"}, ceph->bucket());
+            stranger_spec.config_patch.merge_patch({{"http", {{"secret", "not-the-replicas-secret"}}}});
+            stranger = harness::start_registry(stranger_spec, folder, "native");
+        }
+
     // What the reader types is localhost:5000 and :5001; show that, not our free ports.
-    const std::vector<std::pair<std::string, std::string>> replacements = {
+    std::vector<std::pair<std::string, std::string>> replacements = {
         {registry->host_port(), "localhost:5000"},
         {upstream->host_port(), "localhost:5001"},
         {protected_registries.basic->host_port(), "localhost:5002"},
@@ -229,6 +253,12 @@ int main(int argc, char* argv[]) try {
         {registry->storage_root().string(), "/var/lib/registry"},
         {workspace.path().string() + "/", ""},
     };
+    if (replicas) {
+        replacements.insert(replacements.begin(), {{replicas->balancer().host_port(), "localhost:5000"},
+                                                   {replicas->replica(0).host_port(), "localhost:5011"},
+                                                   {replicas->replica(1).host_port(), "localhost:5012"},
+                                                   {stranger->host_port(), "localhost:5013"}});
+    }
 
     nlohmann::json replacement_list = nlohmann::json::array();
     for (const auto& [from, to] : replacements) replacement_list.push_back({from, to});
@@ -262,6 +292,11 @@ int main(int argc, char* argv[]) try {
                             {"WORKBOOK_TRANSCRIPT", transcript.string()}});
         if (name == "13_watching_the_registry")
             environment.insert_or_assign("WORKBOOK_REGISTRY", watched->host_port());
+        if (name == "15_scaling_out" && replicas) {
+            environment.insert_or_assign("WORKBOOK_REGISTRY", replicas->balancer().host_port());
+            environment.insert({{"WORKBOOK_REPLICAS", replicas->replica(0).host_port() + "," + replicas->replica(1).host_port()},
+                                {"WORKBOOK_STRANGER", stranger->host_port()}});
+        }
         environment.insert({{"WORKBOOK_DEBUG_URL", watched->debug_url()},
                             {"WORKBOOK_RECEIVER", receiver.url()},
                             {"WORKBOOK_MAINTENANCE_FILE", maintenance.string()}});

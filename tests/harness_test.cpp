@@ -1,14 +1,18 @@
 // The harness's own promises: fresh registries side by side, always stopped, observed.
 #include "busybox_image.hpp"
+#include "ceph_cluster.hpp"
 #include "event_receiver.hpp"
 #include "program_runner.hpp"
+#include "redis_instance.hpp"
 #include "registry_instance.hpp"
+#include "registry_replicas.hpp"
 #include "scripted_server.hpp"
 #include "scrub.hpp"
 #include "test_support.hpp"
 #include "workbook_paths.hpp"
 #include "workspace.hpp"
 
+#include "wbclient/distribution/registry_client.hpp"
 #include "wbclient/http/http.hpp"
 
 #include <catch2/catch.hpp>
@@ -376,4 +380,68 @@ TEST_CASE("harness: registry_up prints its usage for --help and takes no option 
     CHECK(bogus.exit_code == 1);
     CHECK_THAT(bogus.err, Catch::StartsWith("usage: registry_up [--mirror] <state-dir>"));
     CHECK(std::filesystem::is_empty(workspace.path()));
+}
+
+TEST_CASE("harness: Ceph (mon, osd, radosgw), registry replicas on its bucket and nginx start, serve, and leave nothing behind",
+          "[harness][native-only]") {
+    std::string workspace_path;
+    {
+        Workspace workspace("harness-replicas");
+        workspace_path = workspace.path().string();
+        CephCluster ceph(workspace.path());
+        INFO("start-up: mon " << ceph.startup().mon << " s, osd " << ceph.startup().osd << " s, rgw "
+                              << ceph.startup().rgw << " s, bucket " << ceph.startup().bucket << " s");
+        CHECK(ceph.startup().total() < 30);
+        CHECK(ceph.memory().mon > 0);
+        CHECK(ceph.memory().osd > 0);
+        CHECK(ceph.memory().rgw > 0);
+        // The bucket exists and is empty: S3 answers our signed request.
+        CHECK(ceph.s3().request("GET", "", "").status == 200);
+        CHECK(ceph.s3().incomplete_uploads().empty());
+
+        auto redis = start_redis(workspace.path(), {}, "native");
+        ReplicaSet replicas(workspace.path(), ceph.bucket(), {.replicas = 2, .redis = redis.get()});
+        REQUIRE(replicas.size() == 2);
+        INFO("replicas and nginx up in " << replicas.startup_seconds() << " s (nginx " << replicas.balancer().startup_seconds()
+             << " s); RSS KiB: mon " << ceph.memory().mon << ", osd " << ceph.memory().osd << ", rgw " << ceph.memory().rgw
+             << ", replicas " << replicas.replica_memory_kib().front() << " and " << replicas.replica_memory_kib().back()
+             << ", nginx " << replicas.balancer().memory_kib());
+        for (long kib : replicas.replica_memory_kib()) CHECK(kib > 0);
+        CHECK(replicas.balancer().memory_kib() > 0);
+
+        // A blob pushed through nginx is stored in the bucket, and each replica serves it.
+        wbclient::RegistryClient through_nginx(replicas.balancer().host_port());
+        const std::string bytes = "one blob for every replica\n";
+        through_nginx.push_blob("harness/replicas", bytes);
+        const auto digest = wbclient::digest_of(bytes);
+        for (std::size_t i = 0; i < replicas.size(); ++i) {
+            wbclient::RegistryClient direct(replicas.replica(i).host_port());
+            CHECK(direct.blob_size("harness/replicas", digest) == bytes.size());
+        }
+        const std::string data_key = "registry/docker/registry/v2/blobs/sha256/" + std::string(digest.hex()).substr(0, 2) +
+                                     "/" + std::string(digest.hex()) + "/data";
+        const auto stored = ceph.s3().keys("registry/docker/registry/v2/blobs/");
+        CHECK(std::find(stored.begin(), stored.end(), data_key) != stored.end());
+        // nginx logged which replica answered, and round robin used both.
+        const std::string access = replicas.balancer().access_log();
+        CHECK_THAT(access, Catch::Contains("upstream=" + replicas.replica(0).host_port()));
+        CHECK_THAT(access, Catch::Contains("upstream=" + replicas.replica(1).host_port()));
+
+        // radosgw restarts on its port with the data kept (the OSD holds it).
+        ceph.stop_rgw();
+        ceph.start_rgw();
+        const auto kept = ceph.s3().keys("registry/");
+        CHECK(std::find(kept.begin(), kept.end(), data_key) != kept.end());
+    }
+    // Every daemon is gone, not even a zombie: nothing names the workspace any more.
+    std::vector<std::string> left;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+        const std::string name = entry.path().filename();
+        if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+        std::ifstream in(entry.path() / "cmdline", std::ios::binary);
+        const std::string command((std::istreambuf_iterator<char>(in)), {});
+        if (command.find(workspace_path) != std::string::npos) left.push_back(name);
+    }
+    CHECK(left.empty());
+    CHECK_FALSE(std::filesystem::exists(workspace_path));
 }

@@ -33,14 +33,18 @@ std::string listed(const std::vector<std::string>& items) {
 
 }  // namespace
 
-TEST_CASE("after the suite: no registry or redis process a test started is still running", "[harness]") {
+TEST_CASE("after the suite: no registry, redis, ceph or nginx process a test started is still running", "[harness]") {
+    const char* const daemons[] = {"docker-registry serve", "redis-server", "ceph-mon", "ceph-osd", "radosgw", "nginx"};
     std::vector<std::string> leftovers;
     for (const auto& entry : fs::directory_iterator("/proc")) {
         const std::string name = entry.path().filename();
         if (name.find_first_not_of("0123456789") != std::string::npos) continue;
         const std::string command = command_line(entry.path());
-        const bool ours = command.find("docker-registry serve") != std::string::npos ||
-                          command.find("redis-server") != std::string::npos;
+        // Chapter 15's daemons name their folder in the workspace on the command line too:
+        // ceph.conf (ceph-mon, ceph-osd, radosgw) and nginx.conf.
+        const bool ours = std::any_of(std::begin(daemons), std::end(daemons), [&](const char* daemon) {
+            return command.find(daemon) != std::string::npos;
+        });
         if (ours && command.find(Workspace::prefix()) != std::string::npos) {
             leftovers.push_back(name + ": " + command);
             ::kill(std::stoi(name), SIGKILL);
