@@ -137,6 +137,23 @@ std::set<std::string> blob_digests(const BenchImage& image) {
     return digests;
 }
 
+// curl's files: each must hash to the digest it was asked for.
+void check_files(const fs::path& folder, const BenchImage& image, const std::string& what) {
+    for (const auto& blob : image.blobs)
+        if (wbclient::digest_of_file(folder / blob.digest.hex()) != blob.digest)
+            throw std::runtime_error(what + ": " + blob.digest.str() + " did not verify");
+    if (wbclient::digest_of_file(folder / "manifest.json") != image.manifest.digest)
+        throw std::runtime_error(what + ": the manifest did not verify");
+}
+
+double median_of(std::vector<double> values) {
+    std::sort(values.begin(), values.end());
+    const std::size_t n = values.size();
+    return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+}
+
+}  // namespace
+
 // The registry serves the image under its tag: a manifest naming exactly our blobs, and
 // every blob at its full size. skopeo may re-serialise the manifest; the blobs must match.
 void check_registry_has(const std::string& registry, const std::string& repository,
@@ -160,23 +177,6 @@ void check_layout(const fs::path& layout, const BenchImage& image, const std::st
                                  " verified blobs, expected " +
                                  std::to_string(image.blobs.size() + 1));
 }
-
-// curl's files: each must hash to the digest it was asked for.
-void check_files(const fs::path& folder, const BenchImage& image, const std::string& what) {
-    for (const auto& blob : image.blobs)
-        if (wbclient::digest_of_file(folder / blob.digest.hex()) != blob.digest)
-            throw std::runtime_error(what + ": " + blob.digest.str() + " did not verify");
-    if (wbclient::digest_of_file(folder / "manifest.json") != image.manifest.digest)
-        throw std::runtime_error(what + ": the manifest did not verify");
-}
-
-double median_of(std::vector<double> values) {
-    std::sort(values.begin(), values.end());
-    const std::size_t n = values.size();
-    return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
-}
-
-}  // namespace
 
 FreshRegistry::FreshRegistry(const fs::path& directory, const harness::RegistrySpec& spec)
     : directory_(directory) {

@@ -1,6 +1,6 @@
 // The four cases of issue 7, each done by our library, by skopeo and by parallel curl (the
-// bound), on fresh registries; plus the HEAD cost, peak RSS on a 1 GiB layer and issue 14's
-// pulls through a mirror.
+// bound), on fresh registries; plus the HEAD cost, peak RSS on a 1 GiB layer, issue 14's
+// pulls through a mirror and issue 15's replicas on Ceph RGW behind nginx.
 #pragma once
 
 #include "timed_process.hpp"
@@ -62,6 +62,30 @@ struct MirrorResult {
     std::vector<double> store_lag_seconds;
 };
 
+/// Issue 15's replicas case: one setup's push and verified pull of the same image.
+struct ReplicaSetup {
+    std::string name;       ///< "filesystem", "direct", "nginx-1", ...
+    std::string label;      ///< what the report's row says
+    int replicas = 0;       ///< 0: one registry on the filesystem driver
+    bool through_nginx = false;
+    Measurement push;
+    Measurement pull;
+    /// The OSD's resident memory after each repetition's pull, KiB (memstore keeps the data in
+    /// RAM); empty for the filesystem setup.
+    std::vector<long> osd_rss_kib;
+    /// Requests each replica answered through nginx in the last repetition, by nginx's log
+    /// ($upstream_addr), in the replicas' order.
+    std::vector<unsigned> served_per_replica;
+};
+
+/// The filesystem registry, one replica directly, then nginx with 1, 2 and 3 replicas.
+struct ReplicasResult {
+    unsigned layers = 0;
+    std::uint64_t layer_bytes = 0;
+    std::vector<ReplicaSetup> setups;
+    std::vector<double> ceph_startup_seconds;  ///< every cluster started, untimed by the rows
+};
+
 struct BigLayerResult {
     std::uint64_t bytes = 0;
     TimedRun push;
@@ -87,6 +111,14 @@ private:
     std::unique_ptr<harness::RegistryInstance> instance_;
 };
 
+/// The registry at `registry` serves `image` under its tag in `repository`: a manifest naming
+/// exactly its blobs, every blob at its full size. Throws naming `what` otherwise.
+void check_registry_has(const std::string& registry, const std::string& repository,
+                        const BenchImage& image, const std::string& what);
+/// Every blob of the pulled OCI layout re-hashed; throws naming `what` unless all of `image`'s are.
+void check_layout(const std::filesystem::path& layout, const BenchImage& image,
+                  const std::string& what);
+
 class BenchRunner {
 public:
     /// `work` is scratch space (registries, pulled layouts, skopeo's configuration).
@@ -103,6 +135,11 @@ public:
     /// pulls interleaved within a repetition (the direct one first or last in turn), from one
     /// seeded upstream.
     MirrorResult run_mirror(const BenchImage& image, unsigned reps, bool progress);
+
+    /// The replicas case (bench/replicas_case.cpp), `reps` times: push and verified pull of
+    /// `image` on a filesystem registry, on one replica on Ceph RGW directly, and through nginx
+    /// in front of 1, 2 and 3 replicas; a new Ceph cluster for every RGW setup.
+    ReplicasResult run_replicas(const BenchImage& image, unsigned reps, bool progress);
 
 private:
     std::unique_ptr<FreshRegistry> fresh_registry(

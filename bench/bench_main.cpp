@@ -4,9 +4,10 @@
 //
 // Usage: bench_driver [--reps N] [--suite-times] [--only PARTS] [output-folder]   (the full run)
 //        bench_driver --quick [--reps N] [--only PARTS] <output-folder>  (4 x 8 MiB, for the book)
-// PARTS: a comma-separated list of transfers (cases 1-4), heads, big (peak RSS on 1 GiB) and
-// mirror (pulls through a pull-through cache); the full run has all four, the quick run the
-// first two. e.g. bench_driver --reps 5 build/bench; bench_driver --only mirror build/bench-mirror
+// PARTS: a comma-separated list of transfers (cases 1-4), heads, big (peak RSS on 1 GiB),
+// mirror (pulls through a pull-through cache) and replicas (push and pull on Ceph RGW behind
+// nginx: needs ceph-mon, ceph-osd, radosgw and nginx); the full run has all five, the quick run
+// the first two. e.g. bench_driver --reps 5 build/bench; bench_driver --only mirror build/bench-mirror
 #include "bench_cases.hpp"
 #include "bench_report.hpp"
 #include "workload.hpp"
@@ -36,9 +37,9 @@ namespace {
 constexpr const char* usage =
     "usage: bench_driver [--reps N] [--suite-times] [--only PARTS] [output-folder] | "
     "bench_driver --quick [--reps N] [--only PARTS] <output-folder>; PARTS: a comma-separated "
-    "list of transfers, heads, big, mirror";
+    "list of transfers, heads, big, mirror, replicas";
 
-const std::set<std::string> all_parts = {"transfers", "heads", "big", "mirror"};
+const std::set<std::string> all_parts = {"transfers", "heads", "big", "mirror", "replicas"};
 
 struct Options {
     bool quick = false;
@@ -60,7 +61,7 @@ std::set<std::string> parse_parts(const std::string& list) {
     std::string part;
     while (std::getline(items, part, ','))
         if (!all_parts.contains(part))
-            throw std::invalid_argument("--only takes transfers, heads, big or mirror, not '" +
+            throw std::invalid_argument("--only takes transfers, heads, big, mirror or replicas, not '" +
                                         part + "'");
         else
             parts.insert(part);
@@ -196,6 +197,11 @@ int main(int argc, char** argv) try {
     for (const char* tool : {"skopeo", "curl", "gnuplot", "docker-registry", "bash"})
         if (harness::run_program({tool, "--version"}).exit_code == 127)
             throw std::runtime_error(std::string(tool) + " is not installed (./workbook setup)");
+    if (options.runs("replicas"))
+        for (const char* tool : {"ceph-mon", "ceph-osd", "radosgw", "radosgw-admin", "nginx"})
+            if (harness::run_program({"sh", "-c", std::string("command -v ") + tool}).exit_code != 0)
+                throw std::runtime_error(std::string(tool) + " is not installed, the replicas "
+                                         "part needs it (./workbook setup)");
 
     fs::create_directories(options.output);
     const fs::path work = options.output / "work";
@@ -225,6 +231,21 @@ int main(int argc, char** argv) try {
         say("Pulls through a mirror, " + std::to_string(options.reps) +
             " repetition(s): direct, cold, cached");
         report.mirror = runner.run_mirror(image, options.reps, !options.quick);
+    }
+    if (options.runs("replicas")) {
+        // Smaller than the other cases' image: Ceph's OSD runs on memstore, which keeps every
+        // stored object in RAM at 3 to 4.6 times its size, and a push stores the image twice
+        // (multipart parts, then the copy to blobs/): 4 x 32 MiB keeps the OSD near 1 GB.
+        const unsigned replica_layers = 4;
+        const std::uint64_t replica_layer_bytes = 32ull << 20;
+        say("Push and pull on Ceph RGW: filesystem, one replica directly, nginx + 1, 2, 3 "
+            "replicas; " + std::to_string(options.reps) + " repetition(s)");
+        const bench::BenchImage small = bench::generate_image(
+            work / "replicas-layout", replica_layers, replica_layer_bytes, 9);
+        report.replicas = runner.run_replicas(small, options.reps, !options.quick);
+        report.replicas->layers = replica_layers;
+        report.replicas->layer_bytes = replica_layer_bytes;
+        fs::remove_all(small.layout);
     }
     if (options.runs("big")) {
         say("Peak RSS on a 1 GiB single-layer image");

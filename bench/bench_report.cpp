@@ -124,6 +124,63 @@ std::string mirror_section(const MirrorResult& mirror) {
     return out.str();
 }
 
+// Issue 15's replicas case: MB/s of every setup, the ratios to one replica directly and to the
+// filesystem registry, the spread over replicas, the OSD's memory, and the balancer's goal.
+std::string replicas_section(const ReplicasResult& replicas) {
+    std::ostringstream out;
+    const auto& setups = replicas.setups;
+    const auto find_setup = [&](const std::string& name) -> const ReplicaSetup* {
+        for (const auto& s : setups)
+            if (s.name == name) return &s;
+        return nullptr;
+    };
+    const ReplicaSetup* direct = find_setup("direct");
+    const ReplicaSetup* filesystem = find_setup("filesystem");
+    if (!direct || !filesystem || direct->push.seconds.empty()) return {};
+    const double direct_push = summarize(direct->push).median_mbps;
+    const double direct_pull = summarize(direct->pull).median_mbps;
+    const double fs_push = summarize(filesystem->push).median_mbps;
+    const double fs_pull = summarize(filesystem->pull).median_mbps;
+    out << format("\nReplicas on Ceph RGW behind nginx (chapter 15), ours, push and verified pull "
+                  "of %u x %llu MiB layers\n(a smaller image: memstore keeps it in the OSD's RAM), "
+                  "a fresh registry or Ceph cluster per setup, median of %zu:\n",
+                  replicas.layers, static_cast<unsigned long long>(replicas.layer_bytes >> 20),
+                  direct->push.seconds.size())
+        << format("  %-40s %9s %9s %9s %9s %8s  %s\n", "setup", "push MB/s", "x direct",
+                  "pull MB/s", "x direct", "OSD RSS", "requests per replica (nginx log)");
+    for (const auto& s : setups) {
+        const double push = summarize(s.push).median_mbps;
+        const double pull = summarize(s.pull).median_mbps;
+        std::vector<double> rss;
+        for (const long kib : s.osd_rss_kib) rss.push_back(static_cast<double>(kib) / 1024);
+        std::string served;
+        for (const unsigned n : s.served_per_replica)
+            served += (served.empty() ? "" : " / ") + std::to_string(n);
+        out << format("  %-40s %9.0f %8.2fx %9.0f %8.2fx %8s  %s\n", s.label.c_str(), push,
+                      push / direct_push, pull, pull / direct_pull,
+                      rss.empty() ? "-" : format("%.0f MiB", median(rss)).c_str(),
+                      served.empty() ? "-" : served.c_str());
+    }
+    out << format("  one replica on RGW directly vs the filesystem registry: push %.2fx, pull "
+                  "%.2fx; Ceph start-up %.1f s per cluster (median, untimed)\n",
+                  direct_push / fs_push, direct_pull / fs_pull, median(replicas.ceph_startup_seconds));
+    // The goal: the balancer costs little. Replicas cannot add CPU on this machine's 2 cores,
+    // so the worst ratio of any nginx setup to one replica directly is what is judged.
+    double worst = 1e9;
+    std::string numbers;
+    for (const auto& s : setups) {
+        if (!s.through_nginx) continue;
+        const double push = summarize(s.push).median_mbps / direct_push;
+        const double pull = summarize(s.pull).median_mbps / direct_pull;
+        worst = std::min({worst, push, pull});
+        numbers += format("%s%d: push %.2fx, pull %.2fx", numbers.empty() ? "" : "; ",
+                          s.replicas, push, pull);
+    }
+    out << goal_line(worst >= 0.9, "through nginx >= 0.9x one replica directly",
+                     "replicas " + numbers);
+    return out.str();
+}
+
 }  // namespace
 
 std::string format_report(const BenchReport& report) {
@@ -169,6 +226,7 @@ std::string format_report(const BenchReport& report) {
                       static_cast<double>(big.bytes) / 1e6 / big.pull.seconds);
     }
     if (report.mirror) out << mirror_section(*report.mirror);
+    if (report.replicas) out << replicas_section(*report.replicas);
     for (const auto& suite : report.suite_times)
         out << format("\n%s: %.1f s (%s)%s", suite.what.c_str(), suite.seconds,
                       suite.command.c_str(),
@@ -246,6 +304,18 @@ std::string format_csv(const BenchReport& report) {
                           s.median_s, s.min_s, s.max_s, s.median_mbps, s.min_mbps, s.max_mbps,
                           s.rss_mib);
         }
+    // The replicas' rows: likewise no skopeo or curl.
+    if (report.replicas)
+        for (const auto& setup : report.replicas->setups)
+            for (const Measurement* m : {&setup.push, &setup.pull}) {
+                if (m->seconds.empty()) continue;
+                const Summary s = summarize(*m);
+                out << format("%d,%s,%s,%llu,%zu,%.4f,%.4f,%.4f,%.1f,%.1f,%.1f,,,%.1f\n",
+                              m->case_number, m->case_name.c_str(), m->tool.c_str(),
+                              static_cast<unsigned long long>(m->bytes), m->seconds.size(),
+                              s.median_s, s.min_s, s.max_s, s.median_mbps, s.min_mbps,
+                              s.max_mbps, s.rss_mib);
+            }
     return out.str();
 }
 

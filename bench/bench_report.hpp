@@ -25,13 +25,14 @@ struct BenchReport {
     std::optional<HeadsResult> heads;
     std::optional<BigLayerResult> big_layer;
     std::optional<MirrorResult> mirror;
+    std::optional<ReplicasResult> replicas;
     std::vector<SuiteTime> suite_times;
     bool quick = false;
 };
 
-/// The table, the HEAD cost, peak RSS on the big layer, the pulls through a mirror, the suite
-/// times and every goal of issue 7 marked met or missed with its numbers. Parts the run left
-/// out (bench_driver --only) are left out here too.
+/// The table, the HEAD cost, peak RSS on the big layer, the pulls through a mirror, the
+/// replicas on Ceph RGW, the suite times and every goal marked met or missed with its numbers.
+/// Parts the run left out (bench_driver --only) are left out here too.
 std::string format_report(const BenchReport& report);
 
 /// results.csv: one row per case and tool, every repetition summarised.
