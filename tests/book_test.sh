@@ -140,6 +140,18 @@ for markdown in "${chapters[@]}"; do
         grep -q "^  $row  *[0-9]* MB/s" "$run" || fail "$run lacks the row '$row'"
       done
       grep -q '0 per cached pull' "$run" || fail "$run does not show the upstream serving no blob to a cached pull"
+    elif [[ $file == *_replicas_bench.txt ]]; then
+      # Chapter 15's replicas on RGW: the five setups with their MB/s, every replica serving
+      # requests through nginx, and the balancer's goal judged (met or missed: a busy machine).
+      for row in 'one registry, filesystem driver' 'one replica on RGW, directly (no nginx)' \
+                 'nginx + 1 replica on RGW' 'nginx + 2 replicas on RGW' 'nginx + 3 replicas on RGW'; do
+        grep -qF "  $row " "$run" && grep -F "  $row " "$run" | grep -qE '^  .{40} +[0-9]+ +[0-9.]+x +[0-9]+ ' ||
+          fail "$run lacks the row '$row' with its MB/s"
+      done
+      grep -qE '^  nginx \+ 3 replicas on RGW .* [1-9][0-9]* / [1-9][0-9]* / [1-9][0-9]*$' "$run" ||
+        fail "$run does not show each of 3 replicas serving requests through nginx"
+      grep -qE '^  \[(met|missed)\] +through nginx >= 0\.9x one replica directly: ' "$run" ||
+        fail "$run does not judge the balancer's goal"
     elif [[ $file == *_bench.txt ]]; then
       # The quick benchmark: a table with every tool on every case, and the goals judged.
       for tool in ours skopeo curl; do
