@@ -124,19 +124,40 @@ std::string mirror_section(const MirrorResult& mirror) {
     return out.str();
 }
 
+const ReplicaSetup* find_setup(const ReplicasResult& replicas, const std::string& name) {
+    for (const auto& s : replicas.setups)
+        if (s.name == name && !s.push.seconds.empty()) return &s;
+    return nullptr;
+}
+
+// Issue 15's goal: the balancer costs little. Replicas cannot add CPU on this machine's 2 cores,
+// so the worst ratio of any nginx setup (push or pull) to one replica directly is what is judged.
+std::string balancer_goal(const ReplicasResult& replicas) {
+    const ReplicaSetup* direct = find_setup(replicas, "direct");
+    if (!direct) return {};
+    const double direct_push = summarize(direct->push).median_mbps;
+    const double direct_pull = summarize(direct->pull).median_mbps;
+    double worst = 1e9;
+    std::string numbers;
+    for (const auto& s : replicas.setups) {
+        if (!s.through_nginx || s.push.seconds.empty()) continue;
+        const double push = summarize(s.push).median_mbps / direct_push;
+        const double pull = summarize(s.pull).median_mbps / direct_pull;
+        worst = std::min({worst, push, pull});
+        numbers += format("%s%d: push %.2fx, pull %.2fx", numbers.empty() ? "" : "; ",
+                          s.replicas, push, pull);
+    }
+    return goal_line(worst >= 0.9, "through nginx >= 0.9x one replica directly",
+                     "replicas " + numbers);
+}
+
 // Issue 15's replicas case: MB/s of every setup, the ratios to one replica directly and to the
 // filesystem registry, the spread over replicas, the OSD's memory, and the balancer's goal.
 std::string replicas_section(const ReplicasResult& replicas) {
     std::ostringstream out;
-    const auto& setups = replicas.setups;
-    const auto find_setup = [&](const std::string& name) -> const ReplicaSetup* {
-        for (const auto& s : setups)
-            if (s.name == name) return &s;
-        return nullptr;
-    };
-    const ReplicaSetup* direct = find_setup("direct");
-    const ReplicaSetup* filesystem = find_setup("filesystem");
-    if (!direct || !filesystem || direct->push.seconds.empty()) return {};
+    const ReplicaSetup* direct = find_setup(replicas, "direct");
+    const ReplicaSetup* filesystem = find_setup(replicas, "filesystem");
+    if (!direct || !filesystem) return {};
     const double direct_push = summarize(direct->push).median_mbps;
     const double direct_pull = summarize(direct->pull).median_mbps;
     const double fs_push = summarize(filesystem->push).median_mbps;
@@ -148,7 +169,7 @@ std::string replicas_section(const ReplicasResult& replicas) {
                   direct->push.seconds.size())
         << format("  %-40s %9s %9s %9s %9s %8s  %s\n", "setup", "push MB/s", "x direct",
                   "pull MB/s", "x direct", "OSD RSS", "requests per replica (nginx log)");
-    for (const auto& s : setups) {
+    for (const auto& s : replicas.setups) {
         const double push = summarize(s.push).median_mbps;
         const double pull = summarize(s.pull).median_mbps;
         std::vector<double> rss;
@@ -163,21 +184,8 @@ std::string replicas_section(const ReplicasResult& replicas) {
     }
     out << format("  one replica on RGW directly vs the filesystem registry: push %.2fx, pull "
                   "%.2fx; Ceph start-up %.1f s per cluster (median, untimed)\n",
-                  direct_push / fs_push, direct_pull / fs_pull, median(replicas.ceph_startup_seconds));
-    // The goal: the balancer costs little. Replicas cannot add CPU on this machine's 2 cores,
-    // so the worst ratio of any nginx setup to one replica directly is what is judged.
-    double worst = 1e9;
-    std::string numbers;
-    for (const auto& s : setups) {
-        if (!s.through_nginx) continue;
-        const double push = summarize(s.push).median_mbps / direct_push;
-        const double pull = summarize(s.pull).median_mbps / direct_pull;
-        worst = std::min({worst, push, pull});
-        numbers += format("%s%d: push %.2fx, pull %.2fx", numbers.empty() ? "" : "; ",
-                          s.replicas, push, pull);
-    }
-    out << goal_line(worst >= 0.9, "through nginx >= 0.9x one replica directly",
-                     "replicas " + numbers);
+                  direct_push / fs_push, direct_pull / fs_pull, median(replicas.ceph_startup_seconds))
+        << balancer_goal(replicas);
     return out.str();
 }
 
@@ -269,6 +277,7 @@ std::string format_report(const BenchReport& report) {
                             "the registry itself: %.3f ms)",
                             heads.per_request_ms, heads.opened_during_heads, heads.count,
                             heads.curl_per_request_ms, heads.registry_per_request_ms));
+    if (report.replicas) out << balancer_goal(*report.replicas);
     if (report.suite_times.empty()) {
         out << "  [not measured] native test suite and book build < 60 s each (--suite-times)\n";
     } else {
