@@ -115,11 +115,12 @@ ReplicasResult BenchRunner::run_replicas(const BenchImage& image, unsigned reps,
         fs::remove_all(folder);
     };
 
-    // Each repetition starts at another setup, so none always runs first (or right after the
-    // filesystem one, whose page cache the next setup inherits).
+    // Forward in even repetitions, backward in odd ones (like the mirror case's direct pull),
+    // so no setup always runs first or always follows the same one.
+    const std::size_t count = result.setups.size();
     for (unsigned rep = 0; rep < reps; ++rep)
-        for (std::size_t i = 0; i < result.setups.size(); ++i)
-            run_setup(result.setups[(i + rep) % result.setups.size()]);
+        for (std::size_t i = 0; i < count; ++i)
+            run_setup(result.setups[rep % 2 == 0 ? i : count - 1 - i]);
     return result;
 }
 
