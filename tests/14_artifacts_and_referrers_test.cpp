@@ -35,18 +35,6 @@ long status_of(wbclient::RegistryClient& client, const std::string& repository, 
     return client.http().perform(request).status;
 }
 
-// The digests the collector printed after `marker`, e.g. "blob eligible for deletion: ".
-std::set<std::string> digests_after(const std::string& out, const std::string& marker) {
-    std::set<std::string> digests;
-    std::istringstream lines(out);
-    for (std::string line; std::getline(lines, line);)
-        if (const auto at = line.find(marker); at != std::string::npos) {
-            std::string digest = line.substr(at + marker.size());
-            digests.insert(digest.substr(0, digest.find_last_not_of(' ') + 1));
-        }
-    return digests;
-}
-
 // The registry's access log (Apache's combined format, one line per request, on its stdout): the
 // one place a request that no route matched is logged. The native engine writes it to
 // <workdir>/registry/access.log; docker compose interleaves stdout with the JSON log.
