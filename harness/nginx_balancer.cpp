@@ -27,28 +27,37 @@ void replace_all(std::string& text, const std::string& word, const std::string& 
 
 }  // namespace
 
+std::string balancer_config(const BalancerConfig& values) {
+    if (values.upstreams.empty()) throw std::invalid_argument("a balancer needs at least one upstream");
+    std::string servers;
+    // A replica that failed once is left alone for 3 s (nginx's default is 10 s), then tried
+    // again: a restarted replica is back in the rotation soon, and a test sees the failover.
+    for (const auto& upstream : values.upstreams) servers += "        server " + upstream + " max_fails=1 fail_timeout=3s;\n";
+    servers.pop_back();
+    std::string config = read_whole_file(fs::path(paths::source_dir) / "harness/nginx-balancer.conf.in");
+    if (config.empty()) throw std::runtime_error("harness/nginx-balancer.conf.in is missing");
+    replace_all(config, "@DIR@", values.directory);
+    replace_all(config, "@PORT@", std::to_string(values.port));
+    replace_all(config, "@SERVERS@", servers);
+    replace_all(config, "@ACCESS_LOG@", values.access_log);
+    replace_all(config, "@ERROR_LOG@", values.error_log);
+    return config;
+}
+
 NginxBalancer::NginxBalancer(const fs::path& workdir, const std::vector<std::string>& upstreams)
     : directory_(workdir / "nginx"), config_(directory_ / "nginx.conf") {
     const std::string binary = bp::search_path("nginx").string();
     if (binary.empty()) throw std::runtime_error("nginx is not installed (Debian package nginx)");
-    if (upstreams.empty()) throw std::invalid_argument("a balancer needs at least one upstream");
     fs::create_directories(directory_);
-    std::string servers;
-    // A replica that failed once is left alone for 3 s (nginx's default is 10 s), then tried
-    // again: a restarted replica is back in the rotation soon, and a test sees the failover.
-    for (const auto& upstream : upstreams) servers += "        server " + upstream + " max_fails=1 fail_timeout=3s;\n";
-    servers.pop_back();
-    const std::string text = read_whole_file(fs::path(paths::source_dir) / "harness/nginx-balancer.conf.in");
-    if (text.empty()) throw std::runtime_error("harness/nginx-balancer.conf.in is missing");
     const auto start = std::chrono::steady_clock::now();
     // A port picked free can be taken before nginx binds it: try a few.
     for (int attempt = 0; attempt < 5; ++attempt) {
         port_ = free_loopback_port();
-        std::string config = text;
-        replace_all(config, "@DIR@", directory_.string());
-        replace_all(config, "@PORT@", std::to_string(port_));
-        replace_all(config, "@SERVERS@", servers);
-        std::ofstream(config_) << config;
+        std::ofstream(config_) << balancer_config({.directory = directory_.string(),
+                                                   .port = port_,
+                                                   .upstreams = upstreams,
+                                                   .access_log = (directory_ / "access.log").string(),
+                                                   .error_log = (directory_ / "error.log").string()});
         std::FILE* output = std::fopen((directory_ / "nginx.out").c_str(), "a");
         if (!output) throw std::runtime_error("cannot open " + (directory_ / "nginx.out").string());
         // -e: the error log before the config is read (else /var/log/nginx, not ours to write).

@@ -10,6 +10,17 @@
 
 namespace harness {
 
+/// What harness/nginx-balancer.conf.in is filled in with.
+struct BalancerConfig {
+    std::string directory;                 ///< its pid file and temporary files
+    unsigned short port = 0;               ///< listens on 127.0.0.1:port
+    std::vector<std::string> upstreams;    ///< "127.0.0.1:<port>" of each replica
+    std::string access_log, error_log;     ///< files (or /dev/stdout, /dev/stderr in a container)
+};
+
+/// The balancer's nginx.conf: the template filled in. Throws if the template is missing.
+std::string balancer_config(const BalancerConfig& values);
+
 class NginxBalancer {
 public:
     /// Balances round-robin over `upstreams` ("127.0.0.1:<port>" each), in `workdir`/nginx.

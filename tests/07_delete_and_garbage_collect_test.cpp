@@ -57,18 +57,6 @@ fs::path layer_link(const RegistryInstance& registry, const std::string& reposit
     return repository_dir(registry, repository) / "_layers/sha256" / std::string(digest.hex()) / "link";
 }
 
-// The digests the collector printed after `marker`, e.g. "blob eligible for deletion: ".
-std::set<std::string> digests_after(const std::string& out, const std::string& marker) {
-    std::set<std::string> digests;
-    std::istringstream lines(out);
-    for (std::string line; std::getline(lines, line);)
-        if (const auto at = line.find(marker); at != std::string::npos) {
-            std::string digest = line.substr(at + marker.size());
-            digests.insert(digest.substr(0, digest.find_last_not_of(' ') + 1));
-        }
-    return digests;
-}
-
 // The first exchange at or after `from` with this method and path-and-query; its place in `index`.
 const ObservedExchange* find(const std::vector<ObservedExchange>& exchanges, const std::string& method,
                              const std::string& uri, std::size_t* index = nullptr, std::size_t from = 0) {

@@ -35,18 +35,6 @@ long status_of(wbclient::RegistryClient& client, const std::string& repository, 
     return client.http().perform(request).status;
 }
 
-// The digests the collector printed after `marker`, e.g. "blob eligible for deletion: ".
-std::set<std::string> digests_after(const std::string& out, const std::string& marker) {
-    std::set<std::string> digests;
-    std::istringstream lines(out);
-    for (std::string line; std::getline(lines, line);)
-        if (const auto at = line.find(marker); at != std::string::npos) {
-            std::string digest = line.substr(at + marker.size());
-            digests.insert(digest.substr(0, digest.find_last_not_of(' ') + 1));
-        }
-    return digests;
-}
-
 // The registry's access log (Apache's combined format, one line per request, on its stdout): the
 // one place a request that no route matched is logged. The native engine writes it to
 // <workdir>/registry/access.log; docker compose interleaves stdout with the JSON log.
@@ -172,15 +160,20 @@ TEST_CASE("chapter 14: artifacts, the referrers API probe, the fallback tag, the
                                        .size = client.get_manifest("ordinary/index", "busybox").bytes.size()};
     client.put_manifest("ordinary/index", "multi", wbclient::media_type::oci_index,
                         wbclient::referrers_index({busybox_entry}));
+    std::set<std::string> answers;
     for (const std::string& reference : {repository + ":" + image_tag, std::string("ordinary/index:multi")}) {
         const RunResult anatomy =
             run_program({chapter_program("02_anatomy_of_an_image").string(), local->host_port() + "/" + reference});
         INFO(reference << ": " << anatomy.out << anatomy.err);
         CHECK(anatomy.exit_code == 1);
         CHECK(is_one_line(anatomy.err));
-        CHECK_THAT(anatomy.err, Catch::Contains(reference + " has media type application/vnd.oci.image.index.v1+json; "
-                                                "this chapter takes apart a Docker schema2 image"));
+        // An index is read as a client reads one: the entry for this machine's platform. A
+        // referrers index names artifacts, which have no platform, so there is none to take.
+        CHECK_THAT(anatomy.err, Catch::Contains("the index has no image for linux/"));
+        CHECK_THAT(anatomy.err, Catch::Contains("only for (none)"));
+        answers.insert(anatomy.err.substr(anatomy.err.find(": ") + 2, anatomy.err.find(", only for") - anatomy.err.find(": ") - 2));
     }
+    CHECK(answers.size() == 1);  // the same answer for the fallback tag as for an ordinary index
 
     // 6. The operator's garbage collection: the image's three blobs go, the artifacts stay.
     const wbclient::Descriptor sbom_layer = client.get_manifest(repository, sbom.digest.str()).parsed.layers.at(0);

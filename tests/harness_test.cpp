@@ -445,3 +445,15 @@ TEST_CASE("harness: Ceph (mon, osd, radosgw), registry replicas on its bucket an
     CHECK(left.empty());
     CHECK_FALSE(std::filesystem::exists(workspace_path));
 }
+
+TEST_CASE("harness: docker-compose.yml's balancer config is the template the native balancer uses, filled in for the "
+          "reader's ports",
+          "[harness]") {
+    const std::string committed =
+        test_support::read_existing_file(std::filesystem::path(paths::source_dir) / "harness/scale-out/nginx.conf");
+    CHECK(committed == balancer_config({.directory = "/var/lib/nginx",
+                                        .port = 5010,
+                                        .upstreams = {"127.0.0.1:5011", "127.0.0.1:5012"},
+                                        .access_log = "/dev/stdout",
+                                        .error_log = "/dev/stderr"}));
+}

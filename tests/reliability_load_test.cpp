@@ -204,14 +204,17 @@ TEST_CASE("reliability: eight programs push and pull against one registry at onc
     std::smatch pushed;
     const std::string built_out = results["built"].out;
     REQUIRE(std::regex_search(built_out, pushed, std::regex("Pushed manifest (sha256:[0-9a-f]{64})")));
-    // Chapter 02 adds two tags next to the image it reads, and names their digests.
-    std::smatch oci_tag, list_tag;
+    // Chapter 02 pushes three tags into a scratch repository of its own (never next to the
+    // image it reads), and names their digests.
+    std::smatch schema2_tag, oci_tag, list_tag;
     const std::string reader_out = results["reader"].out;
+    REQUIRE(std::regex_search(reader_out, schema2_tag, std::regex("as :schema2 \\((sha256:[0-9a-f]{64})\\)")));
     REQUIRE(std::regex_search(reader_out, oci_tag, std::regex("as :oci \\((sha256:[0-9a-f]{64})\\)")));
     REQUIRE(std::regex_search(reader_out, list_tag, std::regex("as :list \\((sha256:[0-9a-f]{64})\\)")));
     const std::map<std::string, std::string> expected{
-        {"base/busybox:oci", oci_tag[1].str()},
-        {"base/busybox:list", list_tag[1].str()},
+        {"02-anatomy-scratch/base/busybox:schema2", schema2_tag[1].str()},
+        {"02-anatomy-scratch/base/busybox:oci", oci_tag[1].str()},
+        {"02-anatomy-scratch/base/busybox:list", list_tag[1].str()},
         {"base/busybox:latest", busybox.str()},
         {"shared/a:latest", image_a.manifest_blob.digest.str()},
         {"other-a:v1", image_a.manifest_blob.digest.str()},

@@ -13,12 +13,26 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 namespace test_support {
+
+/// The digests `docker-registry garbage-collect` printed after `marker`, e.g. "blob eligible
+/// for deletion: " (chapters 07 and 14 read the collector's own output).
+inline std::set<std::string> digests_after(const std::string& out, const std::string& marker) {
+    std::set<std::string> digests;
+    std::istringstream lines(out);
+    for (std::string line; std::getline(lines, line);)
+        if (const auto at = line.find(marker); at != std::string::npos) {
+            std::string digest = line.substr(at + marker.size());
+            digests.insert(digest.substr(0, digest.find_last_not_of(' ') + 1));
+        }
+    return digests;
+}
 
 /// The file's bytes; the test fails if it cannot be opened.
 inline std::string read_existing_file(const std::filesystem::path& file) {
