@@ -1,9 +1,13 @@
 // Chapter 16: other clients on the same registry. skopeo, buildah, podman and umoci (as processes)
 // push and pull the workbook's images, each into a repository of its own, so the registry's
 // log tells their conversations apart; our library pulls and verifies what they pushed, and
-// they pull what our library pushed.
+// they pull what our library pushed. Debian's docker CLI (and a second one, if given) asks the
+// registry for buildah's OCI manifest and skopeo's schema2 one with `docker manifest inspect`.
 //
-// Usage: 16_other_clients [storage-dir]
+// Usage: 16_other_clients [--docker-cli PATH] [--docker-cli-2 PATH] [storage-dir]
+//   --docker-cli (default /usr/bin/docker, Debian's docker.io): the CLI that runs
+//   `docker manifest inspect`; it talks to the registry itself, no daemon needed.
+//   --docker-cli-2 (optional): a second docker CLI to compare with the first.
 //   storage-dir (default other-clients-storage): where buildah and podman keep their images
 //   (vfs driver), created if missing and removed at the end; their runroot is a short
 //   folder under /tmp, removed too.
@@ -17,6 +21,7 @@
 #include "wbclient/transfer/image_transfer.hpp"
 
 #include <boost/process.hpp>
+#include <nlohmann/json.hpp>
 
 #include <stdlib.h>
 
@@ -52,8 +57,11 @@ Ran run(const std::vector<std::string>& argv) {
         std::cout << " " << (word.find_first_of(" {>") == std::string::npos ? word : "'" + word + "'");
     }
     std::cout << "\n" << std::flush;
-    const boost::filesystem::path program = bp::search_path(argv.front());
+    // A path runs that very file (two docker CLIs side by side); a bare name is searched in PATH.
+    const boost::filesystem::path program =
+        argv.front().find('/') != std::string::npos ? boost::filesystem::path(argv.front()) : bp::search_path(argv.front());
     if (program.empty()) throw std::runtime_error(argv.front() + " is not installed (apt-get install " + argv.front() + ")");
+    if (!boost::filesystem::exists(program)) throw std::runtime_error(argv.front() + " does not exist");
     bp::ipstream output;
     bp::child child(program.string(), std::vector<std::string>(argv.begin() + 1, argv.end()),
                     (bp::std_out & bp::std_err) > output, bp::std_in < bp::null);
@@ -101,17 +109,54 @@ bool has_tag(wbclient::RegistryClient& registry, const std::string& repository, 
     }
 }
 
+struct Options {
+    // Debian's docker.io installs its CLI as /usr/bin/docker. A bare "docker" would be searched
+    // in PATH, where /usr/local/bin comes first: on the book's machine that holds a docker 28
+    // CLI of another origin, and the chapter shows what the Debian one (20.10) does.
+    std::string docker_cli = "/usr/bin/docker";
+    std::string docker_cli_2;  // empty: not given
+    std::string storage = "other-clients-storage";
+};
+
+Options parse_options(int argc, char* argv[]) {
+    Options options;
+    bool storage_given = false;
+    for (int i = 1; i < argc; ++i) {
+        const std::string arg = argv[i];
+        if (arg == "--docker-cli" && i + 1 < argc) {
+            options.docker_cli = argv[++i];
+        } else if (arg == "--docker-cli-2" && i + 1 < argc) {
+            options.docker_cli_2 = argv[++i];
+        } else if (arg.starts_with("-") || storage_given) {
+            throw std::invalid_argument("unexpected argument '" + arg + "'; usage: " + argv[0] +
+                                        " [--docker-cli PATH] [--docker-cli-2 PATH] [storage-dir]");
+        } else {
+            options.storage = arg;
+            storage_given = true;
+        }
+    }
+    return options;
+}
+
+// What `docker manifest inspect` answered, in one line: its exit code, its first line, and
+// the manifest's mediaType when it printed one.
+void narrate_inspect(const Ran& ran) {
+    const std::string first_line = ran.out.substr(0, ran.out.find('\n'));
+    std::cout << "(exit " << ran.exit_code << ") " << first_line;
+    const nlohmann::json printed = nlohmann::json::parse(ran.out, nullptr, false);
+    if (!printed.is_discarded() && printed.is_object() && printed.contains("mediaType"))
+        std::cout << " ... a manifest of type " << printed["mediaType"].get<std::string>();
+    std::cout << "\n";
+}
+
 }  // namespace
 
 int main(int argc, char* argv[]) try {
-    if (argc > 2 || (argc == 2 && std::string(argv[1]).starts_with("-"))) {
-        std::cerr << "usage: " << argv[0] << " [storage-dir]\n";
-        return EXIT_FAILURE;
-    }
+    const Options options = parse_options(argc, argv);
     //! [setup]
     const std::string registry = workbook::default_registry();
     const std::string busybox = workbook::default_upstream() + "/library/busybox:latest";
-    const fs::path storage = fs::absolute(argc > 1 ? argv[1] : "other-clients-storage");
+    const fs::path storage = fs::absolute(options.storage);
     // buildah and podman as root, with storage of their own (not /var/lib/containers), the vfs
     // driver (plain copies: no overlay mounts needed) and plain HTTP to our registries.
     // podman refuses a runroot longer than 50 characters (its sockets live there), so that
@@ -185,6 +230,20 @@ int main(int argc, char* argv[]) try {
     const Ran podman_run = run(podman({"run", "--rm", "--network", "none", buildah_image}));
     std::cout << podman_run.out << "(exit " << podman_run.exit_code << ")\n";
     //! [podman]
+
+    //! [docker]
+    std::cout << "\n== docker manifest inspect: the CLI asks the registry itself (no daemon), for buildah's OCI\n"
+                 "   manifest and skopeo's Docker schema2 one\n";
+    std::vector<std::string> docker_clis = {options.docker_cli};
+    if (!options.docker_cli_2.empty()) docker_clis.push_back(options.docker_cli_2);
+    for (const std::string& docker : docker_clis) {
+        std::cout << trimmed(must({docker, "--version"})) << "\n";
+        // Its answers are what the chapter shows: a refusal is narrated, not a failure.
+        for (const std::string& image : {buildah_image, skopeo_image + ":latest"})
+            narrate_inspect(run({docker, "manifest", "inspect", "--insecure", image}));
+    }
+    if (options.docker_cli_2.empty()) std::cout << "(no second docker CLI: --docker-cli-2 was not given)\n";
+    //! [docker]
 
     //! [verify]
     std::cout << "\n== our library pulls what they pushed and checks every digest\n";

@@ -32,9 +32,11 @@ struct Upload {
 }  // namespace
 
 std::string client_name(const std::string& client) {
+    // docker's daemon says "docker/<version> ..."; its CLI, when it talks to a registry itself
+    // (docker manifest inspect), "Docker-Client/<version> (linux)".
     for (const auto& [prefix, name] : std::vector<std::pair<std::string, std::string>>{
              {"skopeo/", "skopeo"}, {"Buildah/", "buildah"}, {"containers/", "podman"},
-             {"docker/", "docker"}, {"registry-workbook/", "our library"}})
+             {"docker/", "docker"}, {"Docker-Client/", "docker CLI"}, {"registry-workbook/", "our library"}})
         if (client.starts_with(prefix)) return name;
     return client;
 }

@@ -49,7 +49,8 @@ struct ClientConversation {
 std::vector<ClientConversation> compare_clients(const std::vector<ObservedExchange>& log,
                                                 const std::set<std::string>& ignored_agents = {});
 
-/// The program a user agent's first word names: "skopeo", "buildah", "docker", "our library",
+/// The program a user agent's first word names: "skopeo", "buildah", "docker" (the daemon),
+/// "docker CLI" (Docker-Client/<version>: the CLI on its own, docker manifest inspect), "our library",
 /// and "podman" for "containers/<version>": podman sends containers/image's own user agent.
 /// The word itself for any other.
 std::string client_name(const std::string& client);

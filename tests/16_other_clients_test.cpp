@@ -3,7 +3,10 @@
 // (each into a repository of its own) and our library, then the registry's log shows each
 // client's conversation as the page's table describes it (compare_clients), what each client
 // pushed is what our library pulls and verifies, and the clients pull what our library pushed.
-// docker's part needs a daemon: it is in compose_docker_cli_test.cpp (compose run only).
+// Debian's docker CLI (20.10) runs `docker manifest inspect` without a daemon: it refuses
+// buildah's OCI manifest and prints skopeo's schema2 one. docker's pull, run and push need a
+// daemon: they are in compose_docker_cli_test.cpp (compose run only). A docker 28 CLI, not a
+// Debian package, is compared in a hidden case, [.][docker28]: ./16_other_clients_test '[docker28]'.
 #include "busybox_image.hpp"
 #include "chapter_run.hpp"
 #include "client_comparison.hpp"
@@ -78,8 +81,10 @@ TEST_CASE("chapter 16: skopeo, buildah, podman and our library on one registry, 
     const ClientConversation* buildah = row_of(rows, "buildah");
     const ClientConversation* podman = row_of(rows, "podman");
     const ClientConversation* ours = row_of(rows, "our library");
+    const ClientConversation* docker = row_of(rows, "docker CLI");
     // Nobody else: the user agents are the ones the table names.
-    CHECK(rows.size() == 4);
+    CHECK(rows.size() == 5);
+    REQUIRE(docker);
     REQUIRE(skopeo);
     REQUIRE(buildah);
     REQUIRE(podman);
@@ -161,8 +166,61 @@ TEST_CASE("chapter 16: skopeo, buildah, podman and our library on one registry, 
         else
             CHECK_THAT(run.result.out, Catch::Contains("error setting rlimit") && Catch::Contains("operation not permitted"));
     }
+    {  // Debian's docker CLI (20.10): no such manifest for the OCI one, the schema2 one printed
+        CHECK(docker->client.starts_with("Docker-Client/20.10"));
+        CHECK(docker->pushed_to.empty());
+        CHECK_THAT(run.result.out, Catch::Contains("Docker version 20.10"));
+        CHECK_THAT(run.result.out, Catch::Contains("(exit 1) no such manifest: " + registry->host_port() + "/buildah/hello:latest\n"));
+        CHECK_THAT(run.result.out, Catch::Contains("(exit 0) { ... a manifest of type application/vnd.docker.distribution.manifest.v2+json\n"));
+        CHECK_THAT(run.result.out, Catch::Contains("(no second docker CLI: --docker-cli-2 was not given)"));
+        // The registry's side: its GETs of buildah's manifest by tag were answered 404, of skopeo's 200.
+        std::set<long> buildah_answers, skopeo_answers;
+        for (const ObservedExchange& exchange : log) {
+            if (!exchange.user_agent.starts_with("Docker-Client/20.10") || exchange.method != "GET") continue;
+            if (exchange.path() == "/v2/buildah/hello/manifests/latest") {
+                buildah_answers.insert(exchange.status);
+                CHECK(exchange.error_code == "manifest unknown");  // "OCI manifest found, but accept header does not support OCI manifests"
+            }
+            if (exchange.path() == "/v2/skopeo/busybox/manifests/latest") skopeo_answers.insert(exchange.status);
+        }
+        CHECK(buildah_answers == std::set<long>{404});
+        CHECK(skopeo_answers == std::set<long>{200});
+    }
     // The clients' storage is gone.
     CHECK_FALSE(fs::exists(workspace.path() / "other-clients-storage"));
+}
+
+// docker 28's CLI is not a Debian package: hidden from the default run ([.]); run it with
+// ./16_other_clients_test '[docker28]' where /usr/local/bin/docker is a docker 28 CLI. There it
+// fails, not skips, when that CLI is missing.
+TEST_CASE("chapter 16: docker 28's CLI prints the OCI manifest docker 20.10 refuses", "[.][docker28][chapter16]") {
+    const fs::path docker28 = "/usr/local/bin/docker";
+    REQUIRE(fs::exists(docker28));
+    Workspace workspace("chapter16-docker28");
+    auto upstream = start_registry({.role = "upstream"}, workspace.path());
+    wbclient::RegistryClient upstream_client(upstream->host_port());
+    seed_busybox(upstream_client);
+    auto registry = start_registry({.role = "registry"}, workspace.path());
+    const ChapterRun run = run_chapter(program, {"--docker-cli-2", docker28.string()}, workspace,
+                                       {{"WORKBOOK_REGISTRY", registry->host_port()}, {"WORKBOOK_UPSTREAM", upstream->host_port()}},
+                                       std::chrono::seconds(240));
+    INFO(run.result.out << run.result.err);
+    REQUIRE(run.result.exit_code == 0);
+    const std::string out = run.result.out;
+    const auto second = out.find("Docker version 28.");
+    REQUIRE(second != std::string::npos);
+    const std::string answers = out.substr(second);
+    // Both printed: buildah's OCI manifest first, then skopeo's schema2 one.
+    const auto oci = answers.find("(exit 0) {");
+    REQUIRE(oci != std::string::npos);
+    CHECK(answers.find("no such manifest") == std::string::npos);
+    CHECK_THAT(answers.substr(oci + 1), Catch::Contains("(exit 0) { ... a manifest of type application/vnd.docker.distribution.manifest.v2+json\n"));
+    CHECK_THAT(out.substr(0, second), Catch::Contains("(exit 1) no such manifest:"));
+    std::set<long> buildah_answers;
+    for (const ObservedExchange& exchange : registry->access_log())
+        if (exchange.user_agent.starts_with("Docker-Client/28.") && exchange.method == "GET" && exchange.path() == "/v2/buildah/hello/manifests/latest")
+            buildah_answers.insert(exchange.status);
+    CHECK(buildah_answers == std::set<long>{200});
 }
 
 TEST_CASE("chapter 16: bad input gets a one-line error and a non-zero exit", "[chapter16]") {

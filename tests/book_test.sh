@@ -70,7 +70,7 @@ declare -A must_show=(
   [chapter00]=$'Docker-Distribution-Api-Version: registry/2.0\nHTTP/1.1 200 OK'
   [chapter01]=$'Docker-Content-Digest\nPUT /v2/my-busybox/manifests/latest'
   # Chapter 16's table of clients, generated from the registry's log (book/views/client_comparison).
-  [chapter16]=$'manifests pushed as\nskopeo/1.9.3\nBuildah/1.28.2\ncontainers/5.23.1\nregistry-workbook/1.0'
+  [chapter16]=$'manifests pushed as\nskopeo/1.9.3\nBuildah/1.28.2\ncontainers/5.23.1\nregistry-workbook/1.0\nDocker-Client/20.10'
 )
 
 render index.html
