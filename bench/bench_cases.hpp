@@ -70,6 +70,11 @@ struct ReplicaSetup {
     bool through_nginx = false;
     Measurement push;
     Measurement pull;
+    /// Through nginx only: verified pulls of the same image from the first replica directly,
+    /// each right after a pull through nginx, in the same cluster. The balancer's cost on a
+    /// pull is judged against these: taken at the same moments, they see the same load, and
+    /// a 0.3-second pull on 2 busy cores varies more between clusters than nginx costs.
+    Measurement pull_bypassing_nginx;
     /// The OSD's resident memory after each repetition's pull, KiB (memstore keeps the data in
     /// RAM); empty for the filesystem setup.
     std::vector<long> osd_rss_kib;
