@@ -104,14 +104,17 @@ for markdown in "${chapters[@]}"; do
 
   while read -r file id; do
     snippets=$((snippets + 1))
-    # A program's snippets are in examples/; the library's are named by their path (wbclient/...).
+    # A program's snippets are in examples/; the library's are named by their path (wbclient/...);
+    # a harness template's (nginx's, chapter 15) by its name, between "# [id]" comments.
     code=$source/examples/$file
+    marker="//! [$id]"
     [[ $file != wbclient/* ]] || code=$source/$file
-    if ! grep -qF "//! [$id]" "$code" 2>/dev/null; then
+    if [[ $file == *.conf.in ]]; then code=$source/harness/$file; marker="# [$id]"; fi
+    if ! grep -qF "$marker" "$code" 2>/dev/null; then
       fail "$page quotes snippet [$id] of $file, which has no such marker"
       continue
     fi
-    awk -v marker="//! [$id]" 'index($0, marker) { inside = !inside; next } inside' "$code" \
+    awk -v marker="$marker" 'index($0, marker) { inside = !inside; next } inside' "$code" \
       >"$workdir/snippet"
     [[ -s $workdir/snippet ]] || fail "snippet [$id] of $file is empty"
     expect_lines "snippet [$id] of $file" "$workdir/snippet" "$page" ||
