@@ -118,9 +118,7 @@ ReplicasResult BenchRunner::run_replicas(const BenchImage& image, unsigned reps,
         // parts RGW's garbage collector frees only after a minute or more). Only ending the
         // OSD gives the memory back at once, and a fresh cluster also means the push finds
         // nothing already stored. About 3 s each, outside the timed transfers.
-        // Absolute: nginx reads every path in its config relative to its prefix (-p), so the
-        // harness's balancer needs an absolute folder, and the output folder may be relative.
-        const fs::path folder = fs::absolute(next_folder("ceph-" + s.name));
+        const fs::path folder = next_folder("ceph-" + s.name);
         fs::create_directories(folder);
         {
             harness::CephCluster ceph(folder);

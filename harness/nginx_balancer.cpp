@@ -45,7 +45,9 @@ std::string balancer_config(const BalancerConfig& values) {
 }
 
 NginxBalancer::NginxBalancer(const fs::path& workdir, const std::vector<std::string>& upstreams)
-    : directory_(workdir / "nginx"), config_(directory_ / "nginx.conf") {
+    // Absolute: nginx reads every path in its config relative to its prefix (-p), so a
+    // relative work folder would put its logs and pid file in a folder inside itself.
+    : directory_(fs::absolute(workdir / "nginx")), config_(directory_ / "nginx.conf") {
     const std::string binary = bp::search_path("nginx").string();
     if (binary.empty()) throw std::runtime_error("nginx is not installed (Debian package nginx)");
     fs::create_directories(directory_);
