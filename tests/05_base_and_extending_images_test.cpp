@@ -11,6 +11,7 @@
 #include "registry_instance.hpp"
 
 #include "rootfs_comparison.hpp"
+#include "podman_rootfs.hpp"
 #include "wbclient/image/layer_reader.hpp"
 #include "wbclient/image/oci_layout.hpp"
 #include "wbclient/model/files.hpp"
@@ -489,7 +490,7 @@ bool has(const std::vector<std::string>& paths, const std::string& path) {
 }  // namespace
 
 TEST_CASE("chapter 05: an extending image that deletes and replaces, by our library and by buildah; every image "
-          "unpacked as umoci unpacks it", "[chapter05]") {
+          "unpacked as umoci unpacks it, and the two that delete as podman's storage holds them", "[chapter05]") {
     Workspace workspace("chapter05-whiteouts");
     auto registry = start_registry({.role = "registry"}, workspace.path());
     const std::string host = registry->host_port();
@@ -543,6 +544,7 @@ TEST_CASE("chapter 05: an extending image that deletes and replaces, by our libr
         CHECK(has(entries, "bin/.wh.date"));
         CHECK(has(entries, "app/.wh..wh..opq"));
         const auto tree = test_support::check_same_rootfs_as_umoci(layout, "slim", workspace.path() / "slim");
+        test_support::check_same_rootfs_as_podman(host + "/my-app:slim", workspace.path() / "podman-slim", tree);
         CHECK_FALSE(tree.count("bin/date"));
         CHECK(tree.count("bin/echo"));
         CHECK_FALSE(tree.count("app/hello.sh"));
@@ -562,6 +564,7 @@ TEST_CASE("chapter 05: an extending image that deletes and replaces, by our libr
         // one by one (an opaque marker is what overlayfs-backed storage writes instead).
         CHECK((has(entries, "app/.wh.hello.sh") || has(entries, "app/.wh..wh..opq")));
         const auto tree = test_support::check_same_rootfs_as_umoci(layout, "buildah", workspace.path() / "buildah-unpacked");
+        test_support::check_same_rootfs_as_podman(host + "/my-app:buildah", workspace.path() / "podman-buildah", tree);
         CHECK_FALSE(tree.count("bin/date"));
         CHECK_FALSE(tree.count("app/hello.sh"));
         CHECK(tree.count("app/goodbye.sh"));
