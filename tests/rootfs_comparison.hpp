@@ -1,5 +1,5 @@
 // The rootfs our library unpacks, next to the one `umoci unpack` makes of the same OCI layout:
-// the tests of every chapter that builds or pushes images (03, 05, 09, 11, 13-16) and
+// the tests of every chapter that builds or pushes images (03, 05, 07, 09, 11, 13-16) and
 // library.unpack compare the two, entry by entry.
 #pragma once
 
@@ -66,7 +66,7 @@ inline std::filesystem::path copy_to_layout(const std::string& image, const std:
 }
 
 /// An OCI layout, tagged `tag`, of the image manifest `manifest` read from the registry's own
-/// storage. For images a chapter pushed and then deleted through the API (13, 14): the registry
+/// storage. For images a chapter pushed and then deleted through the API (07, 13, 14): the registry
 /// stops serving the manifest, but its bytes and its blobs stay on disk until the garbage
 /// collector runs. OciLayoutWriter keeps each blob only if it matches its descriptor's digest.
 inline std::filesystem::path layout_from_storage(const harness::RegistryInstance& registry,
