@@ -8,7 +8,10 @@
 #include "busybox_image.hpp"
 #include "chapter_run.hpp"
 #include "registry_instance.hpp"
+#include "rootfs_comparison.hpp"
 #include "scripted_server.hpp"
+
+#include "noise.hpp"
 
 #include "wbclient/distribution/registry_client.hpp"
 
@@ -231,6 +234,33 @@ TEST_CASE("chapter 07: delete by tag and by digest, then garbage-collect as the 
     CHECK(fs::exists(layer_link(*local, "gc-demo/app", app_layer.digest)));
     CHECK(before.size() == 13);  // base 3, app 3, the index and its two images of 3 each
     const std::set<std::string> app_garbage = {app_digest.str(), app_config.digest.str(), app_layer.digest.str()};
+
+    // The three images it built, unpacked by our library, are the rootfs umoci unpacks. Read
+    // from the storage, before the collector runs: the app is deleted, and umoci takes one
+    // image, not an index, so each of gc-demo/multi's two children is compared on its own.
+    {
+        const auto noise_file = [](unsigned kib, unsigned seed) {
+            return Catch::Contains(wbclient::digest_of(workbook::noise(kib * 1024, seed)).str());
+        };
+        const auto unpacked = [&](const wbclient::Digest& manifest, const std::string& name) {
+            const auto layout = layout_from_storage(*local, manifest, workspace.path() / (name + ".oci"), "image");
+            return check_same_rootfs_as_umoci(layout, "image", workspace.path() / name);
+        };
+        const auto base_tree = unpacked(base.digest, "base");
+        REQUIRE(base_tree.count("base.bin"));
+        CHECK_THAT(base_tree.at("base.bin"), noise_file(64, 1));
+        const auto app_tree = unpacked(app_digest, "app");
+        REQUIRE(app_tree.count("app.bin"));
+        CHECK_THAT(app_tree.at("app.bin"), noise_file(192, 2));
+        REQUIRE(app_tree.count("base.bin"));
+        CHECK(app_tree.at("base.bin") == base_tree.at("base.bin"));  // the shared layer
+        for (const auto& child : index.parsed.manifests) {
+            const std::string architecture = child.platform.value().architecture;
+            const auto tree = unpacked(child.digest, architecture);
+            REQUIRE(tree.count(architecture + ".bin"));
+            CHECK_THAT(tree.at(architecture + ".bin"), noise_file(32, architecture == "amd64" ? 3 : 4));
+        }
+    }
 
     // 3. The operator: the collector refuses to share storage with a running registry.
     CHECK_THROWS_AS(local->garbage_collect({"--dry-run"}), std::logic_error);

@@ -5,7 +5,10 @@
 #include "test_support.hpp"
 #include "chapter_run.hpp"
 #include "registry_instance.hpp"
+#include "rootfs_comparison.hpp"
 #include "scripted_server.hpp"
+
+#include "noise.hpp"
 
 #include "wbclient/image/built_image_layout.hpp"
 #include "wbclient/transfer/image_transfer.hpp"
@@ -178,6 +181,19 @@ TEST_CASE("chapter 11: one blob at a time, four at a time, a verified pull, a co
         CHECK(log.size() > 3 * seen);
         CHECK_THAT(run.result.out, Catch::Contains("In all, " + std::to_string(log.size()) + " requests over " +
                                                    std::to_string(opened) + " connections."));
+    }
+
+    {
+        INFO("the image it pushed, unpacked by our library, is the rootfs umoci unpacks");
+        // The layout the program pulled back is the pushed image (same manifest digest, checked
+        // above): unpacked where it lies, no second pull of its 12 MiB.
+        const auto tree = check_same_rootfs_as_umoci(workspace.path() / "fast/pulled.oci", "latest",
+                                                     workspace.path() / "unpacked");
+        for (unsigned seed = 1; seed <= 4; ++seed) {
+            const std::string file = "noise/" + std::to_string(seed) + ".bin";
+            REQUIRE(tree.count(file));
+            CHECK_THAT(tree.at(file), Catch::Contains(wbclient::digest_of(workbook::noise(3 << 20, seed)).str()));
+        }
     }
 }
 

@@ -13,6 +13,7 @@
 #include "chapter_run.hpp"
 #include "event_receiver.hpp"
 #include "registry_instance.hpp"
+#include "rootfs_comparison.hpp"
 #include "scripted_server.hpp"
 #include "test_support.hpp"
 
@@ -292,6 +293,16 @@ TEST_CASE("chapter 13: every push, pull, HEAD, mount and delete arrives as an ev
         // The program printed what it received, one line per event.
         CHECK_THAT(run.result.out, Catch::Contains("mount  watch/copy " + mounts[0].digest) &&
                                        Catch::Contains("from watch/app, POST by " + user_agent) && Catch::Contains("\n10 events.\n"));
+
+        // The image it pushed, unpacked by our library, is the rootfs umoci unpacks. The program
+        // deleted it, so the registry no longer serves it; its storage still holds every byte
+        // (nothing collected it). In this SECTION, not beside it: a SECTION of its own would
+        // run the program once more.
+        const auto layout = test_support::layout_from_storage(*registry, wbclient::Digest::parse(manifest_digest),
+                                                              workspace.path() / "watched.oci", "1.0");
+        const auto tree = test_support::check_same_rootfs_as_umoci(layout, "1.0", workspace.path() / "unpacked");
+        REQUIRE(tree.count("greeting.txt"));
+        CHECK_THAT(tree.at("greeting.txt"), Catch::Contains(wbclient::digest_of("watched\n").str()));
     }
 
     SECTION("the program's own reading of the counters agrees with the requests it sent after its first reading") {

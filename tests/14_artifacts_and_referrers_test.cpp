@@ -9,6 +9,7 @@
 #include "busybox_image.hpp"
 #include "chapter_run.hpp"
 #include "registry_instance.hpp"
+#include "rootfs_comparison.hpp"
 #include "test_support.hpp"
 
 #include "wbclient/distribution/registry_client.hpp"
@@ -146,6 +147,18 @@ TEST_CASE("chapter 14: artifacts, the referrers API probe, the fallback tag, the
     CHECK(status_of(client, repository, "manifests/" + image_tag) == 200);
     CHECK(wbclient::list_tags(client, repository) ==
           std::vector<std::string>{wbclient::referrers_tag(sbom.digest), image_tag});
+
+    // 4b. The image it pushed, unpacked by our library, is the rootfs umoci unpacks. The program
+    // deleted it, but until step 6 collects them the storage still holds its manifest and blobs.
+    // The artifacts are not unpacked: an artifact's config is the empty descriptor ({}) and its
+    // layers are JSON documents (an SBOM, a signature), not tar archives: there is no rootfs to
+    // compare, and umoci 0.4.7 refuses one ("config blob is not correct mediatype").
+    {
+        const auto layout = layout_from_storage(*local, image, workspace.path() / "subject.oci", "1.0");
+        const auto tree = check_same_rootfs_as_umoci(layout, "1.0", workspace.path() / "unpacked");
+        REQUIRE(tree.count("hello.txt"));
+        CHECK_THAT(tree.at("hello.txt"), Catch::Contains(wbclient::digest_of("Hello from chapter 14.\n").str()));
+    }
 
     // 5. Other clients see an ordinary index: skopeo's raw bytes are the tag's bytes.
     const RunResult skopeo = run_program({"skopeo", "inspect", "--raw", "--tls-verify=false",

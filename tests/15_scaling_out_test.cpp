@@ -11,6 +11,7 @@
 #include "chapter_run.hpp"
 #include "redis_instance.hpp"
 #include "registry_replicas.hpp"
+#include "rootfs_comparison.hpp"
 #include "test_support.hpp"
 
 #include "noise.hpp"
@@ -122,6 +123,18 @@ TEST_CASE("chapter 15: through nginx the replicas share the work; uploads and re
         CHECK(refused.front().status == 404);
         CHECK_THAT(stranger->log(), Catch::Contains("invalid secret"));
         CHECK_THAT(run.result.out, Catch::Contains("PATCH on the stranger: 404") && Catch::Contains("BLOB_UPLOAD_INVALID"));
+    }
+
+    {  // the image it pushed through nginx, unpacked by our library, is the rootfs umoci unpacks
+        // (pulled after the logs above were read, so they hold the program's requests only)
+        const auto layout = test_support::copy_to_layout(replicas.balancer().host_port() + "/scaling/demo:v1",
+                                                         workspace.path() / "demo.layout", "v1");
+        const auto tree = test_support::check_same_rootfs_as_umoci(layout, "v1", workspace.path() / "unpacked");
+        const std::vector<std::pair<std::string, unsigned>> files = {{"one.bin", 151}, {"two.bin", 152}, {"three.bin", 153}};
+        for (const auto& [file, seed] : files) {
+            REQUIRE(tree.count(file));
+            CHECK_THAT(tree.at(file), Catch::Contains(wbclient::digest_of(workbook::noise(1024 * 1024, seed)).str()));
+        }
     }
 }
 

@@ -1,11 +1,16 @@
 // The rootfs our library unpacks, next to the one `umoci unpack` makes of the same OCI layout:
-// the tests that build images (library.unpack, chapters 03 and 05) compare the two, entry by entry.
+// the tests of every chapter that builds or pushes images (03, 05, 07, 09, 11, 13-16) and
+// library.unpack compare the two, entry by entry.
 #pragma once
 
 #include "program_runner.hpp"
+#include "registry_instance.hpp"
+#include "test_support.hpp"
 
 #include "wbclient/image/image_unpacker.hpp"
+#include "wbclient/image/oci_layout.hpp"
 #include "wbclient/model/digest.hpp"
+#include "wbclient/model/manifest.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -57,6 +62,26 @@ inline std::filesystem::path copy_to_layout(const std::string& image, const std:
     const auto copied = harness::run_program(argv);
     INFO(image << ": " << copied.out << copied.err);
     REQUIRE(copied.exit_code == 0);
+    return layout;
+}
+
+/// An OCI layout, tagged `tag`, of the image manifest `manifest` read from the registry's own
+/// storage. For images a chapter pushed and then deleted through the API (07, 13, 14): the registry
+/// stops serving the manifest, but its bytes and its blobs stay on disk until the garbage
+/// collector runs. OciLayoutWriter keeps each blob only if it matches its descriptor's digest.
+inline std::filesystem::path layout_from_storage(const harness::RegistryInstance& registry,
+                                                 const wbclient::Digest& manifest,
+                                                 const std::filesystem::path& layout, const std::string& tag) {
+    const std::string bytes = read_existing_file(registry.blob_data(manifest));
+    const auto parsed = wbclient::Manifest::parse(bytes, "");  // its own mediaType says what it is
+    REQUIRE_FALSE(parsed.is_index());
+    const wbclient::Descriptor descriptor = wbclient::descriptor_of(parsed.media_type, bytes);
+    REQUIRE(descriptor.digest == manifest);
+    wbclient::OciLayoutWriter writer(layout);
+    for (const auto& blob : parsed.references())
+        writer.add_blob(blob, read_existing_file(registry.blob_data(blob.digest)));
+    writer.add_blob(descriptor, bytes);
+    writer.commit(descriptor, tag);
     return layout;
 }
 
