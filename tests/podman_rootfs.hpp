@@ -7,10 +7,9 @@
 
 #include "program_runner.hpp"
 #include "rootfs_comparison.hpp"
+#include "workspace.hpp"
 
 #include <catch2/catch.hpp>
-
-#include <stdlib.h>
 
 #include <filesystem>
 #include <map>
@@ -23,23 +22,12 @@ namespace test_support {
 /// it, and checks its tree equals `our_tree` (describe_tree of what unpack_image made).
 inline void check_same_rootfs_as_podman(const std::string& image, const std::filesystem::path& work,
                                         const std::map<std::string, std::string>& our_tree) {
-    // podman refuses a runroot path over 50 characters, and a test's folder is longer: its
-    // runroot (locks, no data) is a short folder of its own in /tmp, removed at the end.
-    struct ShortFolder {
-        std::filesystem::path path;
-        ShortFolder() {
-            std::string name = "/tmp/wb-podman-XXXXXX";
-            REQUIRE(::mkdtemp(name.data()) != nullptr);
-            path = name;
-        }
-        ~ShortFolder() {
-            std::error_code ignored;
-            std::filesystem::remove_all(path, ignored);
-        }
-    } runroot;
+    // podman refuses a runroot path over 50 characters, and the caller's folder is longer: the
+    // runroot (locks, no data) is a workspace of its own with a short name.
+    const harness::Workspace runroot("podman");
     const std::vector<std::string> podman = {"podman", "--storage-driver", "vfs",
                                              "--root", (work / "root").string(),
-                                             "--runroot", runroot.path.string()};
+                                             "--runroot", runroot.path().string()};
     const auto run_podman = [&](std::vector<std::string> args) {
         std::vector<std::string> argv = podman;
         argv.insert(argv.end(), args.begin(), args.end());
